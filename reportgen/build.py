@@ -1,0 +1,264 @@
+"""One build: spec → plan → one shared session → sections → outputs.
+
+`build()` is the library entry point behind `reportgen build`. It reports progress
+through a `Progress` object and returns the run manifest (run.json).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__, narrative, spec as spec_module
+from .errors import ReportgenError, UsageError
+from .lock import Lock
+from .outputs import RunFolder
+from .plan import Step, plan
+from .render import Theme
+from .session.base import StepResult
+from .session.local import Launcher, LocalSession
+
+RUNTIME = Path(__file__).parent / "session" / "runtime.py"
+
+
+@dataclass
+class BuildOptions:
+    formats: list[str] | None = None  # default: the spec's output.formats
+    output: Path | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    frozen: bool = False
+    no_sandbox: bool = False
+
+
+class Progress:
+    """Build events; the CLI prints them, a library caller may ignore them."""
+
+    def build_started(self, spec: spec_module.Spec, steps: list[Step]) -> None: ...
+
+    def section_started(self, step: Step) -> None: ...
+
+    def section_finished(self, step: Step, record: dict[str, Any]) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+
+def load(spec_path: Path, options: BuildOptions) -> tuple[spec_module.Spec, Theme, Lock]:
+    """Everything `check` verifies: the spec, its datasets, the theme and the lock file."""
+    spec = spec_module.load(spec_path, options.params)
+    theme = Theme.for_spec(spec.folder, spec.output.template)
+    theme.validate()
+    lock = Lock.read(Lock.path_for(spec.path))
+    return spec, theme, lock
+
+
+def build(spec_path: str | Path, options: BuildOptions | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Build the report for one spec; return its run manifest."""
+    options = options or BuildOptions()
+    progress = progress or Progress()
+    started_at, started = dt.datetime.now(dt.timezone.utc), time.monotonic()
+    spec, theme, lock = load(Path(spec_path), options)
+    formats = options.formats or spec.output.formats
+    folder = RunFolder(output_dir(spec, options))
+    sandbox = _sandbox(spec, options)
+
+    data_files = {name: spec.dataset_path(name) for name in spec.datasets}
+    with LocalSession(data_files, Launcher(name=sandbox)) as session:
+        session.start()
+        described = _setup(session, spec)
+        schemas = {name: info["columns"] for name, info in described.items()}
+        steps = plan(spec, lock, schemas, lock_name=Lock.path_for(spec.path).name)
+        progress.build_started(spec, steps)
+        records, results, all_facts = [], [], {}
+        for step in steps:
+            progress.section_started(step)
+            result = session.run(step.code or "", step.section.timeout or spec.session.timeout)
+            record = _section_record(spec, step, result, all_facts, folder.assets_for(step, result, session.out_dir))
+            records.append(record)
+            results.append(result)
+            progress.section_finished(step, record)
+
+    manifest = _manifest(spec, records, described, data_files, sandbox, started_at, time.monotonic() - started)
+    manifest["output"] = str(folder.root)
+    report = _report(spec, records, manifest)
+    folder.write(spec, steps, records, results, report, saved_setup(spec))
+    folder.render(report, theme, formats)
+    manifest["seconds"] = round(time.monotonic() - started, 3)
+    folder.write_manifest(manifest)
+    return manifest
+
+
+def output_dir(spec: spec_module.Spec, options: BuildOptions) -> Path:
+    if options.output is not None:
+        return Path(options.output)
+    if spec.output.dir is not None:
+        return spec.folder / spec.output.dir
+    return Path("output") / spec.path.stem
+
+
+def _sandbox(spec: spec_module.Spec, options: BuildOptions) -> str:
+    # Isolation of the session lands with the sandbox work; until then the session runs
+    # unconfined, and says so in run.json and in the report's build log.
+    return "none"
+
+
+def _setup_config(spec: spec_module.Spec, data_dir: Path, out_dir: Path | str, saved: bool = False) -> dict[str, Any]:
+    """What the runtime's _setup() needs; `saved` names the files for code/00-setup.py."""
+    def file(name: str) -> str:
+        path = spec.dataset_path(name)
+        return os.path.relpath(path, data_dir) if saved else path.name
+
+    datasets = {
+        name: {"file": file(name), "format": spec.dataset_format(name), "options": d.options}
+        for name, d in spec.datasets.items()
+    }
+    return {
+        "data_dir": str(data_dir),
+        "out_dir": str(out_dir),
+        "params": spec.params,
+        "style": spec.style.model_dump(mode="json"),
+        "datasets": datasets,
+    }
+
+
+def setup_code(config: dict[str, Any]) -> str:
+    return f"_setup(__import__('json').loads({json.dumps(json.dumps(config))}), globals())\n"
+
+
+def saved_setup(spec: spec_module.Spec) -> str:
+    """code/00-setup.py: the runtime and the dataset loading, runnable outside reportgen."""
+    folders = [str(spec.dataset_path(name).parent) for name in spec.datasets]
+    config = _setup_config(spec, Path(os.path.commonpath(folders)), "out", saved=True)
+    return RUNTIME.read_text() + "\n" + setup_code(config)
+
+
+def describe_datasets(spec: spec_module.Spec) -> dict[str, Any]:
+    """Each dataset's columns, dtypes and rows, as the session loads them."""
+    with LocalSession({name: spec.dataset_path(name) for name in spec.datasets}) as session:
+        session.start()
+        return _setup(session, spec)
+
+
+def _setup(session: LocalSession, spec: spec_module.Spec) -> dict[str, Any]:
+    """Load the runtime and the datasets into the session; return each dataset's columns and rows."""
+    config = _setup_config(spec, session.data_dir, session.out_dir)
+    result = session.run(RUNTIME.read_text() + "\n" + setup_code(config), timeout=max(spec.session.timeout, 120))
+    if not result.ok:
+        last = (result.error or "").strip().splitlines()[-1:] or ["unknown error"]
+        raise ReportgenError(f"The datasets could not be loaded into the session: {last[0]}")
+    names = list(spec.datasets)
+    return json.loads(session.evaluate(f"_describe({names!r})"))
+
+
+def _section_record(
+    spec: spec_module.Spec, step: Step, result: StepResult, all_facts: dict, outputs: list[dict]
+) -> dict[str, Any]:
+    section = step.section
+    facts = result.facts
+    all_facts.update(facts)
+    warnings = list(result.notes)
+    error, text = result.error, ""
+    if result.ok and step.narrative:
+        try:
+            text = narrative.render(step.narrative, all_facts, spec.params)
+            warnings += [f"the narrative states {n} but no fact backs it" for n in narrative.unbacked_numbers(step.narrative, all_facts)]
+        except narrative.NarrativeError as exc:
+            error = str(exc)
+    figures = sum(1 for o in outputs if o["kind"] == "figure")
+    if figures > spec.style.max_charts:
+        warnings.append(f"{figures} charts; the style allows {spec.style.max_charts} per section")
+    if section.charts is not None and result.ok and figures < section.charts:
+        warnings.append(f"{section.charts} charts were asked for, {figures} made")
+    status = "ok" if error is None else "failed"
+    return {
+        "id": section.id,
+        "number": step.number,
+        "title": section.heading,
+        "status": status,
+        "source": step.source,
+        "attempts": 1,
+        "requests": 0,
+        "seconds": round(result.seconds, 3),
+        "tokens": {"input": 0, "output": 0},
+        "cost": 0.0,
+        "error": error,
+        "error_summary": _summary(result, error),
+        "warnings": warnings,
+        "facts": {k: _json_safe(v) for k, v in facts.items()},
+        "narrative": text,
+        "outputs": outputs,
+        "attachments": [o["file"] for o in outputs if o["kind"] == "file"],
+        "stdout": "".join(o.data["text"] for o in result.outputs if o.kind == "stream"),
+    }
+
+
+def _summary(result: StepResult, error: str | None) -> str:
+    if error is None:
+        return ""
+    if result.status in ("timeout", "crashed") or result.ok:
+        return error.splitlines()[0]
+    errors = [o.data for o in result.outputs if o.kind == "error"]
+    return f"{errors[-1]['ename']}: {errors[-1]['evalue']}" if errors else error.strip().splitlines()[-1]
+
+
+def _json_safe(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest(spec, records, described, data_files, sandbox, started_at, seconds) -> dict[str, Any]:
+    failed = [r["id"] for r in records if r["status"] != "ok"]
+    keep = ("id", "title", "status", "source", "attempts", "requests", "seconds", "tokens", "cost", "error", "warnings", "facts")
+    return {
+        "status": "failed" if failed else "ok",
+        "spec": os.path.relpath(spec.path),
+        "params": spec.params,
+        "datasets": {
+            name: {"path": os.path.relpath(path), "sha256": _sha256(path), "rows": described[name]["rows"]}
+            for name, path in data_files.items()
+        },
+        "sections": [{k: r[k] for k in keep} for r in records],
+        "model": None,
+        "sandbox": sandbox,
+        "started": started_at.isoformat(timespec="seconds"),
+        "seconds": round(seconds, 3),
+        "reportgen": __version__,
+    }
+
+
+def _report(spec: spec_module.Spec, records: list[dict], manifest: dict) -> dict[str, Any]:
+    """What the templates render; saved as report.json so `reportgen render` needs no session."""
+    return {
+        "title": spec.title,
+        "subtitle": spec.subtitle,
+        "author": spec.author,
+        "date": spec.date,
+        "style": spec.style.model_dump(mode="json"),
+        "sections": records,
+        "build": {
+            "status": manifest["status"],
+            "failed": [r["id"] for r in records if r["status"] != "ok"],
+            "spec": manifest["spec"],
+            "params": spec.params,
+            "sandbox": manifest["sandbox"],
+            "spec_folder": str(spec.folder),
+            "template": spec.output.template,
+        },
+    }
+
+
+def require_one_output(specs: list[Path], output: Path | None) -> None:
+    if output is not None and len(specs) > 1:
+        raise UsageError("--output names one folder, so it works with one spec at a time; drop it to build each spec into output/<spec name>/.")

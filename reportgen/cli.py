@@ -1,0 +1,165 @@
+"""The command line: parse arguments, make one call, map errors to exit statuses.
+
+Exit statuses: 0 every section ok; 1 the report was written but a section failed;
+2 bad spec, input or usage (nothing ran).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import click
+
+from .errors import ReportgenError, UsageError
+
+EXIT_OK, EXIT_FAILED_SECTIONS, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _fail(exc: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exception(exc)
+    click.echo(f"error: {exc}", err=True)
+    return exc.exit_code if isinstance(exc, ReportgenError) else EXIT_BAD_INPUT
+
+
+def _params(pairs: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--param {pair!r}: write it as NAME=VALUE, e.g. --param quarter=2026-Q3")
+        params[name.strip()] = value
+    return params
+
+
+debug_option = click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="reportgen")
+def main() -> None:
+    """Turn data into recurring, trustworthy reports: reportgen build specs/q3.yaml"""
+
+
+class Printer:
+    """Progress on stderr: one line per section with its time."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.started = 0.0
+
+    def build_started(self, spec, steps) -> None:
+        self.total = len(steps)
+        click.echo(f"Building {spec.title!r} ({spec.path.name}): {self.total} sections", err=True)
+
+    def section_started(self, step) -> None:
+        self.started = time.monotonic()
+        click.echo(f"  [{step.number}/{self.total}] {step.section.id} …", err=True, nl=False)
+
+    def section_finished(self, step, record) -> None:
+        mark = click.style("ok", fg="green") if record["status"] == "ok" else click.style("FAILED", fg="red")
+        line = f"\r  [{step.number}/{self.total}] {step.section.id} {mark} {record['seconds']:.2f}s ({record['source']})"
+        click.echo(line, err=True)
+        if record["status"] != "ok":
+            click.echo(f"        {record['error_summary']}", err=True)
+        for warning in record["warnings"]:
+            click.echo(f"        warning: {warning}", err=True)
+
+    def note(self, text: str) -> None:
+        click.echo(f"  {text}", err=True)
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "pdf"]), help="Output format (repeatable); default: the spec's output.formats.")
+@click.option("--output", type=click.Path(path_type=Path), help="Output folder; default: output/<spec name>/.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a parameter of the spec (repeatable).")
+@click.option("--frozen", is_flag=True, help="Never call a model: every question must replay from the lock file (for CI).")
+@click.option("--json", "as_json", is_flag=True, help="Print run.json to stdout.")
+@debug_option
+def build(specs, formats, output, params, frozen, as_json, debug) -> None:
+    """Build the report for each SPEC."""
+    from .build import BuildOptions, build as run_build, output_dir, require_one_output
+
+    status = EXIT_OK
+    try:
+        require_one_output(list(specs), output)
+        options = BuildOptions(formats=list(formats) or None, output=output, params=_params(params), frozen=frozen)
+    except ReportgenError as exc:
+        sys.exit(_fail(exc, debug))
+    for spec in specs:
+        try:
+            manifest = run_build(spec, options, Printer())
+        except (ReportgenError, KeyboardInterrupt) as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                click.echo("\ninterrupted: the last good report was kept.", err=True)
+                sys.exit(130)
+            status = max(status, _fail(exc, debug))
+            continue
+        except Exception as exc:  # a bug: show it, but let the other specs build
+            traceback.print_exception(exc)
+            status = max(status, EXIT_BAD_INPUT)
+            continue
+        failed = [s["id"] for s in manifest["sections"] if s["status"] != "ok"]
+        summary = f"{len(manifest['sections']) - len(failed)} ok, {len(failed)} failed" if failed else f"{len(manifest['sections'])} sections ok"
+        click.echo(f"Wrote {manifest['output']} in {manifest['seconds']:.1f}s: {summary}", err=True)
+        if as_json:
+            click.echo(json.dumps(manifest, indent=2))
+        if failed:
+            status = max(status, EXIT_FAILED_SECTIONS)
+    sys.exit(status)
+
+
+@main.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a parameter of the spec.")
+@debug_option
+def check(specs, params, debug) -> None:
+    """Validate each SPEC, its datasets, template and lock file; run nothing."""
+    from .build import BuildOptions, load
+
+    status = EXIT_OK
+    for path in specs:
+        try:
+            spec, theme, lock = load(path, BuildOptions(params=_params(params)))
+        except ReportgenError as exc:
+            status = max(status, _fail(exc, debug))
+            continue
+        click.echo(f"{path}: ok ({len(spec.sections)} sections, {len(spec.datasets)} datasets, {len(lock.sections)} lock entries)", err=True)
+    sys.exit(status)
+
+
+@main.command()
+@click.argument("output_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "pdf"]), help="Output format (repeatable); default: what the build wrote.")
+@debug_option
+def render(output_dir, formats, debug) -> None:
+    """Re-render report.html/.pdf of a finished build from its saved results; runs no code."""
+    from .outputs import rerender
+
+    try:
+        written = rerender(output_dir, list(formats) or None)
+    except ReportgenError as exc:
+        sys.exit(_fail(exc, debug))
+    click.echo(f"Rendered {', '.join(str(p) for p in written)}", err=True)
+
+
+@main.command()
+@click.argument("directory", default=".", type=click.Path(path_type=Path, file_okay=False))
+@debug_option
+def init(directory, debug) -> None:
+    """Create a working project in DIRECTORY: specs/, templates/ and a sample dataset."""
+    from .scaffold import scaffold
+
+    try:
+        created = scaffold(directory)
+    except ReportgenError as exc:
+        sys.exit(_fail(exc, debug))
+    for path in created:
+        click.echo(f"created {path}", err=True)
+    spec = directory / "specs" / "example.yaml"
+    click.echo(f"\nNext: reportgen build {spec}", err=True)

@@ -1,0 +1,307 @@
+"""The local session: one ipykernel per build, driven over jupyter_client.
+
+The kernel is started by a Launcher (the command line and environment), so isolation
+can wrap it without this module knowing. Layout of a session folder:
+
+    root/work   the kernel's working folder (HOME, cwd)
+    root/data   DATA_DIR: the datasets, read-only
+    root/out    OUT_DIR: files written here are attached to the report
+    root/run    connection file and sockets
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import SessionError
+from .base import Output, StepResult, output_from_bundle
+
+STREAM_CAP = 1_000_000  # characters of stdout/stderr kept per step
+INTERRUPT_GRACE = 3.0  # seconds a step gets to stop after an interrupt before the kernel is killed
+START_TIMEOUT = 60.0
+KERNEL_FLAGS = [
+    "--InteractiveShell.colors=nocolor",
+    "--InteractiveShell.xmode=Plain",
+    "--HistoryManager.enabled=False",
+    "--IPKernelApp.quiet=True",
+]
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_PR_SET_PDEATHSIG = 1
+
+
+def minimal_env(home: Path, cache: Path) -> dict[str, str]:
+    """The kernel's whole environment: nothing inherited, so no keys or tokens leak in."""
+    return {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TZ": "UTC",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": str(cache / "matplotlib"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+
+
+def default_cache() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "reportgen"
+
+
+@dataclass
+class Launcher:
+    """Builds the kernel's command line and environment; a sandbox wraps it."""
+
+    python: str = sys.executable
+    cache: Path = field(default_factory=default_cache)
+    name: str = "none"
+
+    def command(self, connection_file: Path) -> list[str]:
+        return [self.python, "-m", "ipykernel_launcher", "-f", str(connection_file), *KERNEL_FLAGS]
+
+    def env(self, root: Path) -> dict[str, str]:
+        return minimal_env(root / "work", self.cache)
+
+    def transport(self) -> str:
+        return "tcp"
+
+
+def _die_with_parent() -> None:
+    """Kill the kernel when the build process dies, so no kernel is orphaned."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+class LocalSession:
+    """A Jupyter kernel that runs the build's steps one after another."""
+
+    def __init__(self, data_files: dict[str, Path], launcher: Launcher | None = None):
+        self.launcher = launcher or Launcher()
+        self.root = Path(tempfile.mkdtemp(prefix="reportgen-session-"))
+        for sub in ("work", "data", "out", "run"):
+            (self.root / sub).mkdir()
+        for path in data_files.values():
+            link = self.data_dir / path.name
+            if not link.exists():
+                link.symlink_to(path)
+        self.launcher.cache.mkdir(parents=True, exist_ok=True)
+        self.process: subprocess.Popen | None = None
+        self.client = None
+        self._history: list[str] = []  # code that ran successfully, replayed after a restart
+        self.restarts = 0
+
+    data_dir = property(lambda self: self.root / "data")
+    out_dir = property(lambda self: self.root / "out")
+
+    # ------------------------------------------------------------ lifetime
+
+    def start(self) -> None:
+        from jupyter_client import BlockingKernelClient
+        from jupyter_client.connect import write_connection_file
+
+        run = self.root / "run"
+        connection = run / f"kernel-{self.restarts}.json"
+        ip = str(run / "ipc") if self.launcher.transport() == "ipc" else "127.0.0.1"
+        write_connection_file(str(connection), ip=ip, transport=self.launcher.transport())
+        self.process = subprocess.Popen(
+            self.launcher.command(connection),
+            env=self.launcher.env(self.root),
+            cwd=self.root / "work",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=open(run / "kernel.log", "ab"),
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        self.client = BlockingKernelClient()
+        self.client.load_connection_file(str(connection))
+        self.client.start_channels()
+        try:
+            self.client.wait_for_ready(timeout=START_TIMEOUT)
+        except RuntimeError as exc:
+            log = (run / "kernel.log").read_text(errors="replace")[-2000:]
+            self.close()
+            raise SessionError(f"The session's Python kernel did not start: {exc}\n{log}".strip()) from None
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.stop_channels()
+            self.client = None
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+        self.process = None
+
+    def cleanup(self) -> None:
+        self.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> "LocalSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cleanup()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def restart(self) -> None:
+        """Start a fresh kernel and re-run what had succeeded, to restore the state."""
+        self.close()
+        self.restarts += 1
+        self.start()
+        for code in self._history:
+            self._execute(code, timeout=max(60.0, 10 * len(code) / 1000))
+
+    # ------------------------------------------------------------ running
+
+    def run(self, code: str, timeout: float, *, remember: bool = True) -> StepResult:
+        """Run one step's code; a failure, hang or crash fails the step, not the session."""
+        if not self.alive():
+            self.restart()
+        before = _snapshot(self.out_dir)
+        started = time.monotonic()
+        result = self._execute(code, timeout)
+        result.seconds = time.monotonic() - started
+        result.files = _changed(before, _snapshot(self.out_dir))
+        if result.ok and remember:
+            self._history.append(code)
+        if result.status in ("timeout", "crashed"):
+            self.restart()
+            result.notes.append("The session was restarted; earlier sections were re-run to restore its state.")
+        return result
+
+    def evaluate(self, expression: str, timeout: float = 30.0) -> str:
+        """The text value of one expression, for the build's own queries."""
+        result = self._execute(f"print({expression})", timeout)
+        if not result.ok:
+            raise SessionError(f"The session could not evaluate {expression!r}:\n{result.error}")
+        return "".join(o.data["text"] for o in result.outputs if o.kind == "stream" and o.data["name"] == "stdout")
+
+    def _execute(self, code: str, timeout: float) -> StepResult:
+        msg_id = self.client.execute(code, store_history=True, allow_stdin=False, stop_on_error=True)
+        collector = _Collector()
+        deadline = time.monotonic() + timeout
+        interrupted_at = None
+        while True:
+            now = time.monotonic()
+            if interrupted_at is None and now >= deadline:
+                self._interrupt()
+                interrupted_at = now
+            if interrupted_at is not None and now >= interrupted_at + INTERRUPT_GRACE:
+                self.close()
+                return collector.result("timeout", f"The step ran longer than its {timeout:g} s timeout and was stopped.")
+            try:
+                msg = self.client.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                if not self.alive():
+                    code_ = self.process.returncode if self.process else None
+                    self.close()
+                    return collector.result("crashed", f"The session's Python process died (exit status {code_}).")
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+            collector.add(msg)
+        self._drain_reply(msg_id)
+        if interrupted_at is not None:
+            return collector.result("timeout", f"The step ran longer than its {timeout:g} s timeout and was interrupted.")
+        return collector.result("error" if collector.error else "ok", collector.error)
+
+    def _interrupt(self) -> None:
+        msg = self.client.session.msg("interrupt_request", content={})
+        self.client.control_channel.send(msg)
+
+    def _drain_reply(self, msg_id: str) -> None:
+        while True:
+            try:
+                reply = self.client.get_shell_msg(timeout=1.0)
+            except queue.Empty:
+                return
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return
+
+
+class _Collector:
+    """Turns iopub messages into outputs for the report and the notebook."""
+
+    def __init__(self) -> None:
+        self.outputs: list[Output] = []
+        self.notebook: list[dict] = []
+        self.error: str | None = None
+        self.stream_chars = 0
+        self.notes: list[str] = []
+
+    def add(self, msg: dict) -> None:
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            self._stream(content["name"], content["text"])
+        elif kind in ("display_data", "execute_result"):
+            output = output_from_bundle(content["data"], content.get("metadata", {}))
+            if output is not None:
+                self.outputs.append(output)
+            self.notebook.append(_notebook_output(msg))
+        elif kind == "error":
+            self.error = _ANSI.sub("", "\n".join(content["traceback"])) or f"{content['ename']}: {content['evalue']}"
+            self.outputs.append(Output("error", {"ename": content["ename"], "evalue": content["evalue"]}))
+            self.notebook.append(_notebook_output(msg))
+
+    def _stream(self, name: str, text: str) -> None:
+        room = STREAM_CAP - self.stream_chars
+        if room <= 0:
+            return
+        if len(text) > room:
+            text = text[:room] + "\n[output truncated]\n"
+            self.notes.append(f"Output was truncated after {STREAM_CAP:,} characters.")
+        self.stream_chars += len(text)
+        last = self.outputs[-1] if self.outputs else None
+        if last is not None and last.kind == "stream" and last.data["name"] == name:
+            last.data["text"] += text
+            self.notebook[-1]["text"] += text
+        else:
+            self.outputs.append(Output("stream", {"name": name, "text": text}))
+            self.notebook.append({"output_type": "stream", "name": name, "text": text})
+
+    def result(self, status: str, error: str | None) -> StepResult:
+        return StepResult(status, self.outputs, self.notebook, error, notes=self.notes)
+
+
+def _notebook_output(msg: dict) -> dict:
+    from nbformat.v4 import output_from_msg
+
+    output = output_from_msg(msg)
+    if output.get("output_type") == "error":
+        output["traceback"] = [_ANSI.sub("", line) for line in output["traceback"]]
+    return json.loads(json.dumps(output))
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    found = {}
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            stat = path.lstat()
+            found[path.relative_to(folder).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def _changed(before: dict, after: dict) -> list[str]:
+    return sorted(name for name, stamp in after.items() if before.get(name) != stamp)

@@ -1,0 +1,193 @@
+"""The runtime every step sees: datasets, params, fact(), show(), DATA_DIR, OUT_DIR.
+
+Standalone on purpose: it is executed inside the session (and saved as
+code/00-setup.py), so it imports nothing from reportgen. Results leave the session as
+display data with reportgen's own MIME types, which notebooks keep as ordinary outputs.
+"""
+
+import base64
+import datetime as _dt
+import io
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+_FACT = "application/vnd.reportgen.fact+json"
+_TABLE = "application/vnd.reportgen.table+json"
+_FIGURE = "application/vnd.reportgen.figure+json"
+_TABLE_ROWS = 500
+_STATE = {"chart_format": "png", "dpi": 150}
+
+
+def _emit(bundle, metadata=None):
+    """Send one output: display data in a kernel, plain text elsewhere."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(bundle, raw=True, metadata=metadata or {})
+    else:
+        print(bundle.get("text/plain", ""))
+
+
+def _plain(value):
+    """A JSON-safe copy of a fact value, keeping its kind."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (pd.Timestamp, _dt.datetime)):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, _dt.date):
+        return {"date": value.isoformat()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"fact() takes a number, string, bool or date; got {type(value).__name__}")
+
+
+def fact(name, value):
+    """Record a value that narratives may use as {{ name }}; returns the value."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"fact name must be an identifier, got {name!r}")
+    _emit({_FACT: {"name": name, "value": _plain(value)}, "text/plain": f"{name} = {value!r}"})
+    return value
+
+
+def show(obj, title=None):
+    """Add a table (DataFrame/Series), a chart (Figure/Axes) or Markdown text to the section."""
+    if isinstance(obj, pd.Series):
+        obj = obj.to_frame()
+    if isinstance(obj, pd.DataFrame):
+        return _show_table(obj, title)
+    if isinstance(obj, matplotlib.axes.Axes):
+        obj = obj.figure
+    if isinstance(obj, matplotlib.figure.Figure):
+        return _show_figure(obj, title)
+    if isinstance(obj, str):
+        return _emit({"text/markdown": obj, "text/plain": obj})
+    raise TypeError(f"show() takes a DataFrame, Series, matplotlib Figure/Axes or Markdown string; got {type(obj).__name__}")
+
+
+def _cell(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def _show_table(df, title):
+    total = len(df)
+    if not isinstance(df.index, pd.RangeIndex) or df.index.name is not None:
+        df = df.reset_index()
+    df = df.head(_TABLE_ROWS)
+    columns = [str(c) for c in df.columns]
+    numeric = [bool(pd.api.types.is_numeric_dtype(t)) and not pd.api.types.is_bool_dtype(t) for t in df.dtypes]
+    rows = [[_cell(v) for v in row] for row in df.itertuples(index=False, name=None)]
+    payload = {"title": title, "columns": columns, "numeric": numeric, "rows": rows, "total_rows": total}
+    _emit({_TABLE: payload, "text/plain": (f"{title}\n" if title else "") + df.to_string(max_rows=20)})
+
+
+def _figure_title(fig):
+    if fig._suptitle is not None and fig._suptitle.get_text():
+        return fig._suptitle.get_text()
+    for ax in fig.axes:
+        if ax.get_title():
+            return ax.get_title()
+    return None
+
+
+def _show_figure(fig, title):
+    fmt = _STATE["chart_format"]
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=_STATE["dpi"], bbox_inches="tight")
+    plt.close(fig)
+    data = buffer.getvalue()
+    title = title or _figure_title(fig)
+    mime = "image/svg+xml" if fmt == "svg" else "image/png"
+    encoded = data.decode("utf-8") if fmt == "svg" else base64.b64encode(data).decode("ascii")
+    _emit({mime: encoded, _FIGURE: {"title": title}, "text/plain": f"<Figure: {title or 'untitled'}>"})
+
+
+def _capture_open_figures(*_):
+    """Show every figure still open when a step ends, as Jupyter does."""
+    for number in plt.get_fignums():
+        _show_figure(plt.figure(number), None)
+
+
+def _apply_style(style):
+    from cycler import cycler
+
+    if style.get("theme") == "dark":
+        plt.style.use("dark_background")
+    else:
+        plt.style.use("default")
+    plt.rcParams.update(
+        {
+            "axes.prop_cycle": cycler(color=style["palette"]),
+            "font.family": "sans-serif",
+            "font.sans-serif": [style["font"], "DejaVu Sans"],
+            "figure.dpi": style["dpi"],
+            "savefig.dpi": style["dpi"],
+            "figure.figsize": style["figsize"],
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.titleweight": "bold",
+            "svg.hashsalt": "reportgen",
+        }
+    )
+    _STATE.update(chart_format=style["chart_format"], dpi=style["dpi"])
+
+
+_READERS = {
+    "csv": lambda path, **o: pd.read_csv(path, **o),
+    "tsv": lambda path, **o: pd.read_csv(path, **{"sep": "\t", **o}),
+    "xlsx": lambda path, **o: pd.read_excel(path, **o),
+    "parquet": lambda path, **o: pd.read_parquet(path, **o),
+    "json": lambda path, **o: pd.read_json(path, **o),
+    "jsonl": lambda path, **o: pd.read_json(path, **{"lines": True, **o}),
+}
+
+
+def _setup(config, namespace):
+    """Load the datasets, apply the style, define DATA_DIR/OUT_DIR/params in namespace."""
+    data_dir, out_dir = Path(config["data_dir"]), Path(config["out_dir"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    namespace.update(DATA_DIR=data_dir, OUT_DIR=out_dir, params=dict(config["params"]))
+    _apply_style(config["style"])
+    for name, dataset in config["datasets"].items():
+        path = data_dir / dataset["file"]
+        try:
+            namespace[name] = _READERS[dataset["format"]](path, **dataset.get("options", {}))
+        except Exception as exc:
+            raise RuntimeError(f"dataset {name!r} ({dataset['file']}) could not be read as {dataset['format']}: {exc}") from exc
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None:
+        shell.events.register("post_run_cell", _capture_open_figures)
+
+
+def _describe(names):
+    """Each dataset's columns and dtypes (what the lock's input hash covers) and row count."""
+    found = {n: globals()[n] for n in names}
+    return json.dumps({n: {"columns": {str(c): str(t) for c, t in df.dtypes.items()}, "rows": len(df)} for n, df in found.items()})
+
