@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import traceback
 from pathlib import Path
 
@@ -50,19 +49,19 @@ class Printer:
 
     def __init__(self) -> None:
         self.total = 0
-        self.started = 0.0
+        self.live = sys.stderr.isatty()
 
     def build_started(self, spec, steps) -> None:
         self.total = len(steps)
         click.echo(f"Building {spec.title!r} ({spec.path.name}): {self.total} sections", err=True)
 
     def section_started(self, step) -> None:
-        self.started = time.monotonic()
-        click.echo(f"  [{step.number}/{self.total}] {step.section.id} …", err=True, nl=False)
+        if self.live:
+            click.echo(f"  [{step.number}/{self.total}] {step.section.id} …", err=True, nl=False)
 
     def section_finished(self, step, record) -> None:
         mark = click.style("ok", fg="green") if record["status"] == "ok" else click.style("FAILED", fg="red")
-        line = f"\r  [{step.number}/{self.total}] {step.section.id} {mark} {record['seconds']:.2f}s ({record['source']})"
+        line = f"{chr(13) if self.live else ''}  [{step.number}/{self.total}] {step.section.id} {mark} {record['seconds']:.2f}s ({record['source']})"
         click.echo(line, err=True)
         if record["status"] != "ok":
             click.echo(f"        {record['error_summary']}", err=True)

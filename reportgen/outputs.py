@@ -62,11 +62,14 @@ class RunFolder:
         atomic.write_text(self.root / "report.json", _dumps(report))
 
     def render(self, report: dict, theme: Theme, formats: list[str]) -> None:
+        """Write the asked formats; a format not asked for is removed, so none is left stale."""
         html = render_html(report, theme, self.root)
         if "html" in formats:
             atomic.write_text(self.root / "report.html", html)
         if "pdf" in formats:
             write_pdf(html, self.root / "report.pdf")
+        for fmt in {"html", "pdf"} - set(formats):
+            (self.root / f"report.{fmt}").unlink(missing_ok=True)
 
     def write_manifest(self, manifest: dict) -> None:
         atomic.write_text(self.root / "run.json", _dumps(manifest))

@@ -172,9 +172,11 @@ def load(path: str | Path, overrides: dict[str, str] | None = None) -> Spec:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        # The context ("while scanning a quoted scalar") points at where the trouble began.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = getattr(exc, "problem", None) or str(exc)
+        parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
+        reason = ", ".join(p for p in parts if p) or str(exc)
         raise SpecError([Problem(shown, line, col, "", f"YAML syntax error: {reason}")]) from None
     if not isinstance(data, dict):
         raise SpecError([Problem(shown, 1, 1, "", "a spec is a YAML mapping with version, title, datasets and sections")])
@@ -305,6 +307,9 @@ class _Locator:
             return self.at(loc, f"unknown key {loc[-1]!r}{_did_you_mean(loc[-1], fields)}", key=True)
         if kind == "missing":
             return self.at(loc, f"missing required key {loc[-1]!r}")
+        if kind == "string_pattern_mismatch" and loc[-1] == "id":
+            suggestion = re.sub(r"[^a-z0-9]+", "-", str(err["input"]).lower()).strip("-")
+            return self.at(loc, f"section id {err['input']!r} may use only lower-case letters, digits and dashes, e.g. {suggestion!r}")
         message = err["msg"]
         message = message.removeprefix("Value error, ")
         message = message[0].lower() + message[1:]
