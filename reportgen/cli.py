@@ -7,6 +7,7 @@ Exit statuses: 0 every section ok; 1 the report was written but a section failed
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -42,6 +43,8 @@ debug_option = click.option("--debug", is_flag=True, help="Show tracebacks for e
 @click.version_option(package_name="reportgen")
 def main() -> None:
     """Turn data into recurring, trustworthy reports: reportgen build specs/q3.yaml"""
+    # A CI runner's TERM should unwind like Ctrl-C: the kernel stops, its folder goes away.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 class Printer:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import math
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,7 @@ def render_html(report: dict[str, Any], theme: Theme, run_dir: Path) -> str:
     except TemplateNotFound as exc:
         raise RenderError(f"Template {exc.name!r} was not found in the theme folders: {_folders(theme)}.") from None
     except TemplateError as exc:
-        where = f"{exc.filename or exc.name}:{exc.lineno}" if getattr(exc, "lineno", None) else theme.main
-        raise RenderError(f"{where}: template error: {exc.message}. The last good report was kept.") from None
+        raise RenderError(f"{_where(exc, theme)}: template error: {exc.message}. The last good report was kept.") from None
 
 
 def write_pdf(html: str, target: Path) -> None:
@@ -94,6 +94,15 @@ def write_pdf(html: str, target: Path) -> None:
     fetcher = URLFetcher(allowed_protocols={"data"}, timeout=5)
     pdf = HTML(string=html, base_url=str(target.parent), url_fetcher=fetcher).write_pdf()
     atomic.write_bytes(target, pdf)
+
+
+def _where(exc: TemplateError, theme: Theme) -> str:
+    """file:line of the template that failed; Jinja puts template lines into the traceback."""
+    if getattr(exc, "lineno", None) and getattr(exc, "filename", None):
+        return f"{exc.filename}:{exc.lineno}"
+    folders = tuple(str(f) for f in theme.folders)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(folders)]
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else theme.main
 
 
 def _folders(theme: Theme) -> str:

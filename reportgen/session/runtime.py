@@ -58,7 +58,8 @@ def fact(name, value):
     """Record a value that narratives may use as {{ name }}; returns the value."""
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"fact name must be an identifier, got {name!r}")
-    _emit({_FACT: {"name": name, "value": _plain(value)}, "text/plain": f"{name} = {value!r}"})
+    shown = value.item() if isinstance(value, np.generic) else value
+    _emit({_FACT: {"name": name, "value": _plain(value)}, "text/plain": f"{name} = {shown!r}"})
     return value
 
 
