@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,36 +62,65 @@ def build(spec_path: str | Path, options: BuildOptions | None = None, progress: 
     """Build the report for one spec; return its run manifest."""
     options = options or BuildOptions()
     progress = progress or Progress()
-    started_at, started = dt.datetime.now(dt.timezone.utc), time.monotonic()
-    spec, theme, lock = load(Path(spec_path), options)
+    started_at, clock = dt.datetime.now(dt.timezone.utc), Stopwatch()
+    with clock("check"):
+        spec, theme, lock = load(Path(spec_path), options)
     formats = options.formats or spec.output.formats
     folder = RunFolder(output_dir(spec, options))
     sandbox = _sandbox(spec, options)
 
     data_files = {name: spec.dataset_path(name) for name in spec.datasets}
     with LocalSession(data_files, Launcher(name=sandbox)) as session:
-        session.start()
-        described = _setup(session, spec)
+        with clock("session start"):
+            session.start()
+        with clock("datasets"):
+            described = _setup(session, spec)
         schemas = {name: info["columns"] for name, info in described.items()}
         steps = plan(spec, lock, schemas, lock_name=Lock.path_for(spec.path).name)
         progress.build_started(spec, steps)
-        records, results, all_facts = [], [], {}
-        for step in steps:
-            progress.section_started(step)
-            result = session.run(step.code or "", step.section.timeout or spec.session.timeout)
-            record = _section_record(spec, step, result, all_facts, folder.assets_for(step, result, session.out_dir))
-            records.append(record)
-            results.append(result)
-            progress.section_finished(step, record)
+        with clock("sections"):
+            records, results = _run_steps(spec, steps, session, folder, progress)
 
-    manifest = _manifest(spec, records, described, data_files, sandbox, started_at, time.monotonic() - started)
+    manifest = _manifest(spec, records, described, data_files, sandbox, started_at)
     manifest["output"] = str(folder.root)
     report = _report(spec, records, manifest)
-    folder.write(spec, steps, records, results, report, saved_setup(spec))
-    folder.render(report, theme, formats)
-    manifest["seconds"] = round(time.monotonic() - started, 3)
+    with clock("write"):
+        folder.write(spec, steps, records, results, report, saved_setup(spec))
+    folder.render(report, theme, formats, clock)
+    manifest["seconds"], manifest["timings"] = clock.total(), clock.laps
     folder.write_manifest(manifest)
     return manifest
+
+
+def _run_steps(spec, steps: list[Step], session: LocalSession, folder: RunFolder, progress: Progress):
+    records, results, all_facts = [], [], {}
+    for step in steps:
+        progress.section_started(step)
+        result = session.run(step.code or "", step.section.timeout or spec.session.timeout)
+        record = _section_record(spec, step, result, all_facts, folder.assets_for(step, result, session.out_dir))
+        records.append(record)
+        results.append(result)
+        progress.section_finished(step, record)
+    return records, results
+
+
+class Stopwatch:
+    """Seconds spent in each phase of a build, for run.json's `timings`."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.laps: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, phase: str):
+        begin = time.monotonic()
+        try:
+            yield
+        finally:
+            self.laps[phase] = round(self.laps.get(phase, 0.0) + time.monotonic() - begin, 3)
+
+    def total(self) -> float:
+        return round(time.monotonic() - self.started, 3)
 
 
 def output_dir(spec: spec_module.Spec, options: BuildOptions) -> Path:
@@ -218,7 +248,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _manifest(spec, records, described, data_files, sandbox, started_at, seconds) -> dict[str, Any]:
+def _manifest(spec, records, described, data_files, sandbox, started_at) -> dict[str, Any]:
     failed = [r["id"] for r in records if r["status"] != "ok"]
     keep = ("id", "title", "status", "source", "attempts", "requests", "seconds", "tokens", "cost", "error", "warnings", "facts")
     return {
@@ -233,7 +263,7 @@ def _manifest(spec, records, described, data_files, sandbox, started_at, seconds
         "model": None,
         "sandbox": sandbox,
         "started": started_at.isoformat(timespec="seconds"),
-        "seconds": round(seconds, 3),
+        "seconds": None,
         "reportgen": __version__,
     }
 

@@ -7,6 +7,7 @@ atomically, so an interrupted build leaves the last good report in place.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +62,16 @@ class RunFolder:
         atomic.write_text(self.root / "report.ipynb", notebook(spec, steps, records, results, code["code/00-setup.py"]))
         atomic.write_text(self.root / "report.json", _dumps(report))
 
-    def render(self, report: dict, theme: Theme, formats: list[str]) -> None:
+    def render(self, report: dict, theme: Theme, formats: list[str], clock=None) -> None:
         """Write the asked formats; a format not asked for is removed, so none is left stale."""
-        html = render_html(report, theme, self.root)
-        if "html" in formats:
-            atomic.write_text(self.root / "report.html", html)
+        clock = clock or (lambda phase: nullcontext())
+        with clock("html"):
+            html = render_html(report, theme, self.root)
+            if "html" in formats:
+                atomic.write_text(self.root / "report.html", html)
         if "pdf" in formats:
-            write_pdf(html, self.root / "report.pdf")
+            with clock("pdf"):
+                write_pdf(html, self.root / "report.pdf")
         for fmt in {"html", "pdf"} - set(formats):
             (self.root / f"report.{fmt}").unlink(missing_ok=True)
 
