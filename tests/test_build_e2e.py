@@ -270,3 +270,50 @@ def test_init_creates_a_project_that_builds(tmp_path):
     assert "Revenue per day" in html and "sold the most." in html
     again = reportgen("init", tmp_path / "project")
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_every_dataset_format_loads_as_a_dataframe(tmp_path):
+    frame = pd.DataFrame({"name": ["a", "b", "c"], "value": [1.5, 2.0, 3.25]})
+    data = tmp_path / "data"
+    data.mkdir()
+    frame.to_csv(data / "f.csv", index=False)
+    frame.to_csv(data / "f.tsv", sep="\t", index=False)
+    frame.to_excel(data / "f.xlsx", index=False)
+    frame.to_parquet(data / "f.parquet", index=False)
+    frame.to_json(data / "f.json", orient="records")
+    frame.to_json(data / "f.jsonl", orient="records", lines=True)
+    (data / "semi.txt").write_text("name;value\na;1\n")
+    spec = tmp_path / "formats.yaml"
+    spec.write_text("""\
+version: 1
+title: Formats
+datasets:
+  csv_data: {path: data/f.csv}
+  tsv_data: {path: data/f.tsv}
+  xlsx_data: {path: data/f.xlsx}
+  parquet_data: {path: data/f.parquet}
+  json_data: {path: data/f.json}
+  jsonl_data: {path: data/f.jsonl}
+  semi: {path: data/semi.txt, format: csv, options: {sep: ";"}}
+sections:
+  - id: sums
+    code: |
+      for name in ["csv_data", "tsv_data", "xlsx_data", "parquet_data", "json_data", "jsonl_data"]:
+          fact(name, float(globals()[name]["value"].sum()))
+      fact("semi", list(semi.columns) == ["name", "value"])
+      fact("raw", sorted(p.name for p in DATA_DIR.iterdir()) == ["f.csv", "f.json", "f.jsonl", "f.parquet", "f.tsv", "f.xlsx", "semi.txt"])
+""")
+    done = reportgen("build", spec, "--output", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    facts = json.loads((tmp_path / "out" / "run.json").read_text())["sections"][0]["facts"]
+    assert facts == {"csv_data": 6.75, "tsv_data": 6.75, "xlsx_data": 6.75, "parquet_data": 6.75, "json_data": 6.75,
+                     "jsonl_data": 6.75, "semi": True, "raw": True}
+
+
+def test_unreadable_dataset_is_bad_input(tmp_path):
+    spec = write_spec(tmp_path, "version: 1\ntitle: T\ndatasets: {t: {path: data/bad.parquet}}\nsections: [{id: a, code: x = 1}]\n")
+    (tmp_path / "data" / "bad.parquet").write_text("not parquet")
+    done = reportgen("build", spec, "--output", tmp_path / "out")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: The datasets could not be loaded into the session: RuntimeError: dataset 't' (bad.parquet) could not be read as parquet:")
+    assert not (tmp_path / "out").exists()
