@@ -23,7 +23,8 @@ from .outputs import RunFolder
 from .plan import Step, plan
 from .render import Theme
 from .session.base import StepResult
-from .session.local import Launcher, LocalSession
+from .session.local import LocalSession
+from .session.sandbox import Bubblewrap, Limits, Unconfined, launcher
 
 RUNTIME = Path(__file__).parent / "session" / "runtime.py"
 
@@ -67,10 +68,10 @@ def build(spec_path: str | Path, options: BuildOptions | None = None, progress: 
         spec, theme, lock = load(Path(spec_path), options)
     formats = options.formats or spec.output.formats
     folder = RunFolder(output_dir(spec, options))
-    sandbox = _sandbox(spec, options)
+    isolation = session_launcher(spec, options)
 
     data_files = {name: spec.dataset_path(name) for name in spec.datasets}
-    with LocalSession(data_files, Launcher(name=sandbox)) as session:
+    with LocalSession(data_files, isolation) as session:
         with clock("session start"):
             session.start()
         with clock("datasets"):
@@ -81,7 +82,7 @@ def build(spec_path: str | Path, options: BuildOptions | None = None, progress: 
         with clock("sections"):
             records, results = _run_steps(spec, steps, session, folder, progress)
 
-    manifest = _manifest(spec, records, described, data_files, sandbox, started_at)
+    manifest = _manifest(spec, records, described, data_files, isolation.name, started_at)
     manifest["output"] = str(folder.root)
     report = _report(spec, records, manifest)
     with clock("write"):
@@ -131,10 +132,13 @@ def output_dir(spec: spec_module.Spec, options: BuildOptions) -> Path:
     return Path("output") / spec.path.stem
 
 
-def _sandbox(spec: spec_module.Spec, options: BuildOptions) -> str:
-    # Isolation of the session lands with the sandbox work; until then the session runs
-    # unconfined, and says so in run.json and in the report's build log.
-    return "none"
+def session_launcher(spec: spec_module.Spec, options: BuildOptions) -> Unconfined:
+    """The spec's sandbox, unless --no-sandbox; checked to work before anything runs."""
+    sandbox = "none" if options.no_sandbox else spec.session.sandbox
+    chosen = launcher(sandbox, Limits(memory=spec_module.parse_size(spec.session.memory)))
+    if isinstance(chosen, Bubblewrap):
+        chosen.check()
+    return chosen
 
 
 def _setup_config(spec: spec_module.Spec, data_dir: Path, out_dir: Path | str, saved: bool = False) -> dict[str, Any]:
@@ -167,9 +171,10 @@ def saved_setup(spec: spec_module.Spec) -> str:
     return RUNTIME.read_text() + "\n" + setup_code(config)
 
 
-def describe_datasets(spec: spec_module.Spec) -> dict[str, Any]:
+def describe_datasets(spec: spec_module.Spec, options: BuildOptions | None = None) -> dict[str, Any]:
     """Each dataset's columns, dtypes and rows, as the session loads them."""
-    with LocalSession({name: spec.dataset_path(name) for name in spec.datasets}) as session:
+    isolation = session_launcher(spec, options or BuildOptions())
+    with LocalSession({name: spec.dataset_path(name) for name in spec.datasets}, isolation) as session:
         session.start()
         return _setup(session, spec)
 

@@ -81,16 +81,17 @@ class Printer:
 @click.option("--output", type=click.Path(path_type=Path), help="Output folder; default: output/<spec name>/.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a parameter of the spec (repeatable).")
 @click.option("--frozen", is_flag=True, help="Never call a model: every question must replay from the lock file (for CI).")
+@click.option("--no-sandbox", is_flag=True, help="Run the session without isolation (only for code you trust).")
 @click.option("--json", "as_json", is_flag=True, help="Print run.json to stdout.")
 @debug_option
-def build(specs, formats, output, params, frozen, as_json, debug) -> None:
+def build(specs, formats, output, params, frozen, no_sandbox, as_json, debug) -> None:
     """Build the report for each SPEC."""
     from .build import BuildOptions, build as run_build, output_dir, require_one_output
 
     status = EXIT_OK
     try:
         require_one_output(list(specs), output)
-        options = BuildOptions(formats=list(formats) or None, output=output, params=_params(params), frozen=frozen)
+        options = BuildOptions(formats=list(formats) or None, output=output, params=_params(params), frozen=frozen, no_sandbox=no_sandbox)
     except ReportgenError as exc:
         sys.exit(_fail(exc, debug))
     for spec in specs:

@@ -1,7 +1,7 @@
 """The local session: one ipykernel per build, driven over jupyter_client.
 
-The kernel is started by a Launcher (the command line and environment), so isolation
-can wrap it without this module knowing. Layout of a session folder:
+The kernel is started by a launcher from sandbox.py (unconfined or bubblewrap), so
+isolation wraps it without this module knowing. Layout of a session folder:
 
     root/work   the kernel's working folder (HOME, cwd)
     root/data   DATA_DIR: the datasets, read-only
@@ -11,7 +11,6 @@ can wrap it without this module knowing. Layout of a session folder:
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import queue
@@ -19,87 +18,29 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SessionError
 from .base import Output, StepResult, output_from_bundle
+from .sandbox import Unconfined, release_tasks
 
 STREAM_CAP = 1_000_000  # characters of stdout/stderr kept per step
 INTERRUPT_GRACE = 3.0  # seconds a step gets to stop after an interrupt before the kernel is killed
 START_TIMEOUT = 60.0
-KERNEL_FLAGS = [
-    "--InteractiveShell.colors=nocolor",
-    "--InteractiveShell.xmode=Plain",
-    "--HistoryManager.enabled=False",
-    "--IPKernelApp.quiet=True",
-]
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_PR_SET_PDEATHSIG = 1
-
-
-def minimal_env(home: Path, cache: Path) -> dict[str, str]:
-    """The kernel's whole environment: nothing inherited, so no keys or tokens leak in."""
-    return {
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-        "HOME": str(home),
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "TZ": "UTC",
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": str(cache / "matplotlib"),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    }
-
-
-def default_cache() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "reportgen"
-
-
-@dataclass
-class Launcher:
-    """Builds the kernel's command line and environment; a sandbox wraps it."""
-
-    python: str = sys.executable
-    cache: Path = field(default_factory=default_cache)
-    name: str = "none"
-
-    def command(self, connection_file: Path) -> list[str]:
-        return [self.python, "-m", "ipykernel_launcher", "-f", str(connection_file), *KERNEL_FLAGS]
-
-    def env(self, root: Path) -> dict[str, str]:
-        return minimal_env(root / "work", self.cache)
-
-    def transport(self) -> str:
-        return "tcp"
-
-
-def _die_with_parent() -> None:
-    """Kill the kernel when the build process dies, so no kernel is orphaned."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 class LocalSession:
     """A Jupyter kernel that runs the build's steps one after another."""
 
-    def __init__(self, data_files: dict[str, Path], launcher: Launcher | None = None):
-        self.launcher = launcher or Launcher()
+    def __init__(self, data_files: dict[str, Path], launcher: Unconfined | None = None):
+        self.launcher = launcher or Unconfined()
+        self.data_files = data_files
         self.root = Path(tempfile.mkdtemp(prefix="reportgen-session-"))
         for sub in ("work", "data", "out", "run"):
             (self.root / sub).mkdir()
-        for path in data_files.values():
-            link = self.data_dir / path.name
-            if not link.exists():
-                link.symlink_to(path)
-        self.launcher.cache.mkdir(parents=True, exist_ok=True)
         self.process: subprocess.Popen | None = None
         self.client = None
         self._history: list[str] = []  # code that ran successfully, replayed after a restart
@@ -116,18 +57,11 @@ class LocalSession:
 
         run = self.root / "run"
         connection = run / f"kernel-{self.restarts}.json"
-        ip = str(run / "ipc") if self.launcher.transport() == "ipc" else "127.0.0.1"
-        write_connection_file(str(connection), ip=ip, transport=self.launcher.transport())
-        self.process = subprocess.Popen(
-            self.launcher.command(connection),
-            env=self.launcher.env(self.root),
-            cwd=self.root / "work",
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=open(run / "kernel.log", "ab"),
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
+        transport = self.launcher.transport
+        ip = str(run / f"ipc-{self.restarts}") if transport == "ipc" else "127.0.0.1"
+        write_connection_file(str(connection), ip=ip, transport=transport)
+        with open(run / "kernel.log", "ab") as log:
+            self.process = self.launcher.spawn(self.root, connection, self.data_files, log)
         self.client = BlockingKernelClient()
         self.client.load_connection_file(str(connection))
         self.client.start_channels()
@@ -152,6 +86,7 @@ class LocalSession:
 
     def cleanup(self) -> None:
         self.close()
+        release_tasks(self.root)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> "LocalSession":

@@ -1,0 +1,232 @@
+"""How the session's kernel is started: unconfined, or inside bubblewrap.
+
+Model-written code is untrusted, and filtering Python never held (PandasAI, LangChain,
+Vanna CVEs), so isolation lives outside the Python process: a bubblewrap sandbox with
+no network, no environment from the parent, a read-only system, the datasets read-only,
+one writable work folder, its own PID namespace, plus resource limits.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import SessionError
+
+KERNEL_FLAGS = [
+    "--InteractiveShell.colors=nocolor",
+    "--InteractiveShell.xmode=Plain",
+    "--HistoryManager.enabled=False",
+    "--IPKernelApp.quiet=True",
+]
+MIN_MEMORY = 1536 * 1024**2  # an idle kernel maps ~740 MB; below this it cannot start
+FILE_SIZE_LIMIT = 1024**3  # bytes per file written by the session
+PROCESS_LIMIT = 256  # tasks (threads count) in the session
+_PR_SET_PDEATHSIG = 1
+NO_SANDBOX_HINT = "Install bubblewrap (`apt-get install bubblewrap`), or run unconfined with --no-sandbox (or `session: {sandbox: none}`) if you trust the code."
+
+
+def default_cache() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "reportgen"
+
+
+def minimal_env(home: Path, mpl_config: Path) -> dict[str, str]:
+    """The kernel's whole environment: nothing inherited, so no keys or tokens leak in."""
+    return {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home),
+        "USER": "session",
+        "LOGNAME": "session",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TZ": "UTC",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": str(mpl_config),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "OPENBLAS_NUM_THREADS": "2",
+        "OMP_NUM_THREADS": "2",
+    }
+
+
+@dataclass
+class Limits:
+    memory: int = 4 * 1024**3  # bytes of address space
+    file_size: int = FILE_SIZE_LIMIT
+    processes: int = PROCESS_LIMIT
+
+
+@dataclass
+class Unconfined:
+    """The kernel as a plain child process: minimal environment and limits, no isolation."""
+
+    limits: Limits = field(default_factory=Limits)
+    cache: Path = field(default_factory=default_cache)
+    name = "none"
+    transport = "tcp"
+
+    def kernel_command(self, connection_file: Path) -> list[str]:
+        return [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file), *KERNEL_FLAGS]
+
+    def prepare(self, root: Path) -> dict[str, str]:
+        """Make the session folder ready; return the kernel's environment."""
+        mpl = root / "work" / ".matplotlib"
+        mpl.mkdir(parents=True, exist_ok=True)
+        for cached in self._font_cache():
+            shutil.copy2(cached, mpl / cached.name)
+        return minimal_env(root / "work", mpl)
+
+    def spawn(self, root: Path, connection_file: Path, data_files: dict[str, Path], log) -> subprocess.Popen:
+        env = self.prepare(root)
+        for path in data_files.values():
+            link = root / "data" / path.name
+            if not link.exists():
+                link.symlink_to(path)
+        return self._popen(self.kernel_command(connection_file), env, root, log)
+
+    def _popen(self, command: list[str], env: dict[str, str], root: Path, log) -> subprocess.Popen:
+        limits = self.limits
+        tasks = _task_group(root, limits.processes)
+
+        def in_child() -> None:
+            _die_with_parent()
+            if tasks is not None:
+                (tasks / "cgroup.procs").write_text(str(os.getpid()))
+            resource.setrlimit(resource.RLIMIT_AS, (max(limits.memory, MIN_MEMORY),) * 2)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size,) * 2)
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if os.getuid() != 0:  # RLIMIT_NPROC does not bind root; the pids cgroup does below
+                resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)
+
+        process = subprocess.Popen(
+            command, env=env, cwd=root / "work", stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True, preexec_fn=in_child,
+        )
+        return process
+
+    def _font_cache(self) -> list[Path]:
+        """matplotlib's font list, built once per machine by a trusted process, copied into each session."""
+        folder = self.cache / "matplotlib"
+        found = sorted(folder.glob("fontlist-*.json"))
+        if not found:
+            folder.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                [sys.executable, "-c", "import matplotlib.font_manager"],
+                env={**minimal_env(folder, folder)}, capture_output=True, timeout=120,
+            )
+            found = sorted(folder.glob("fontlist-*.json"))
+        return found
+
+
+@dataclass
+class Bubblewrap(Unconfined):
+    """The kernel inside bubblewrap: new namespaces for network, PIDs, IPC, UTS and users."""
+
+    name = "bubblewrap"
+    transport = "ipc"  # TCP on 127.0.0.1 would be inside the sandbox's own network namespace
+
+    def spawn(self, root: Path, connection_file: Path, data_files: dict[str, Path], log) -> subprocess.Popen:
+        env = self.prepare(root)
+        command = [self.bwrap(), *self.arguments(root, data_files, env), "--", *self.kernel_command(connection_file)]
+        return self._popen(command, {}, root, log)  # bwrap itself gets an empty environment too
+
+    @staticmethod
+    def bwrap() -> str:
+        found = shutil.which("bwrap") or next((p for p in ("/usr/bin/bwrap", "/usr/local/bin/bwrap") if os.path.exists(p)), None)
+        if not found:
+            raise SessionError(f"The session cannot be sandboxed: bubblewrap (bwrap) is not installed. {NO_SANDBOX_HINT}")
+        return found
+
+    def arguments(self, root: Path, data_files: dict[str, Path], env: dict[str, str]) -> list[str]:
+        args = [
+            "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+            "--ro-bind", "/usr", "/usr",
+            "--proc", "/proc", "--dev", "/dev",
+            "--tmpfs", "/tmp",  # before any bind under /tmp
+        ]
+        for link in ("bin", "lib", "lib32", "lib64", "sbin"):
+            if os.path.islink(f"/{link}"):
+                args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+        for path in _python_paths():
+            args += ["--ro-bind", path, path]
+        for sub in ("work", "out", "run"):
+            args += ["--bind", str(root / sub), str(root / sub)]
+        args += ["--tmpfs", str(root / "data")]
+        for path in data_files.values():
+            args += ["--ro-bind", str(path), str(root / "data" / path.name)]
+        args += ["--remount-ro", str(root / "data"), "--chdir", str(root / "work"), "--hostname", "session"]
+        for name, value in env.items():
+            args += ["--setenv", name, value]
+        return args
+
+    def check(self) -> None:
+        """Fail early, with the reason and a fix, where bubblewrap cannot run here."""
+        command = [self.bwrap(), "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr",
+                   *sum((["--symlink", os.readlink(f"/{n}"), f"/{n}"] for n in ("bin", "lib", "lib64") if os.path.islink(f"/{n}")), []),
+                   "--", "/usr/bin/true"]
+        done = subprocess.run(command, env={}, capture_output=True, text=True, timeout=30)
+        if done.returncode != 0:
+            reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
+            raise SessionError(
+                f"The session cannot be sandboxed here: bubblewrap failed ({reason}). User namespaces may be disabled "
+                "(e.g. Ubuntu 24.04's AppArmor restriction, or inside Docker); see docs/sandbox.md. " + NO_SANDBOX_HINT
+            )
+
+
+def launcher(sandbox: str, limits: Limits) -> Unconfined:
+    return Bubblewrap(limits) if sandbox == "bubblewrap" else Unconfined(limits)
+
+
+def _python_paths() -> list[str]:
+    """The interpreter and its packages: the base installation and the virtual environment."""
+    paths = []
+    for prefix in {sys.base_prefix, sys.prefix, os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}:
+        if prefix.startswith("/usr/") or prefix == "/usr":
+            continue  # already there
+        if not any(prefix.startswith(p + os.sep) for p in paths):
+            paths.append(prefix)
+    return sorted(paths)
+
+
+def _die_with_parent() -> None:
+    """Kill the kernel when the build process dies, so no kernel is orphaned."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _task_group(root: Path, maximum: int) -> Path | None:
+    """A pids cgroup capping the session's processes and threads, where one can be made.
+
+    RLIMIT_NPROC does not bind root (and CI runs as root), so this is what stops a fork bomb.
+    """
+    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        group = base / f"reportgen-{root.name}"
+        try:
+            group.mkdir(exist_ok=True)
+            (group / "pids.max").write_text(str(maximum))
+            return group
+        except OSError:
+            try:
+                group.rmdir()
+            except OSError:
+                pass
+    return None
+
+
+def release_tasks(root: Path) -> None:
+    """Remove the session's pids cgroup once its processes are gone."""
+    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        try:
+            (base / f"reportgen-{root.name}").rmdir()
+        except OSError:
+            pass
