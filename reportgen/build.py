@@ -235,7 +235,7 @@ def _section_record(
 def _summary(result: StepResult, error: str | None) -> str:
     if error is None:
         return ""
-    if result.status in ("timeout", "crashed") or result.ok:
+    if result.status in ("timeout", "crashed", "oversized") or result.ok:
         return error.splitlines()[0]
     errors = [o.data for o in result.outputs if o.kind == "error"]
     return f"{errors[-1]['ename']}: {errors[-1]['evalue']}" if errors else error.strip().splitlines()[-1]

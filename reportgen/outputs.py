@@ -19,6 +19,7 @@ from .render import Theme, render_html, write_pdf
 from .session.base import StepResult
 
 ATTACHMENT_CAP = 50 * 1024 * 1024  # bytes per attached file
+ATTACHMENTS_PER_SECTION = 100
 _EXT = {"image/png": "png", "image/svg+xml": "svg"}
 
 
@@ -40,7 +41,9 @@ class RunFolder:
                 outputs.append({"kind": "table", **output.data})
             elif output.kind == "markdown":
                 outputs.append({"kind": "markdown", "text": output.data["text"]})
-        for relative in result.files:
+        if len(result.files) > ATTACHMENTS_PER_SECTION:
+            result.notes.append(f"The step wrote {len(result.files):,} files to OUT_DIR; only the first {ATTACHMENTS_PER_SECTION} were attached.")
+        for relative in result.files[:ATTACHMENTS_PER_SECTION]:
             source = out_dir / relative
             if source.is_symlink() or not source.is_file() or source.stat().st_size > ATTACHMENT_CAP:
                 continue

@@ -14,7 +14,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from conftest import ROOT, SPECS, reportgen, write_spec
+from support import ROOT, SPECS, reportgen, write_spec
 
 pytestmark = pytest.mark.e2e
 

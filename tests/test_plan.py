@@ -5,7 +5,7 @@ from reportgen.errors import LockError
 from reportgen.lock import Lock, LockEntry, Provenance
 from reportgen.plan import input_hashes, plan
 
-from conftest import write_spec
+from support import write_spec
 
 SPEC = """\
 version: 1

@@ -5,7 +5,7 @@ import pytest
 from reportgen import spec as spec_module
 from reportgen.errors import SpecError
 
-from conftest import SPECS, write_spec
+from support import SPECS, write_spec
 
 BAD = SPECS / "bad"
 

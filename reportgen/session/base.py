@@ -22,7 +22,7 @@ class Output:
 
 @dataclass
 class StepResult:
-    status: str  # ok | error | timeout | crashed
+    status: str  # ok | error | timeout | crashed | oversized
     outputs: list[Output] = field(default_factory=list)
     notebook_outputs: list[dict] = field(default_factory=list)
     error: str | None = None

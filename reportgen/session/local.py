@@ -27,8 +27,11 @@ from .base import Output, StepResult, output_from_bundle
 from .sandbox import Unconfined, release_tasks
 
 STREAM_CAP = 1_000_000  # characters of stdout/stderr kept per step
+MESSAGE_CAP = 64 * 1024**2  # bytes: a bigger output message from the session is dropped unread
+LOST_IDLE_GRACE = 2.0  # seconds to wait for output after the reply, when iopub lost messages
 INTERRUPT_GRACE = 3.0  # seconds a step gets to stop after an interrupt before the kernel is killed
 START_TIMEOUT = 60.0
+STRAY_ALLOWANCE = 32  # extra tasks a step may leave (thread pools of numpy, matplotlib…)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -62,7 +65,8 @@ class LocalSession:
         write_connection_file(str(connection), ip=ip, transport=transport)
         with open(run / "kernel.log", "ab") as log:
             self.process = self.launcher.spawn(self.root, connection, self.data_files, log)
-        self.client = BlockingKernelClient()
+        self._idle_tasks = None
+        self.client = BlockingKernelClient(context=_bounded_context())
         self.client.load_connection_file(str(connection))
         self.client.start_channels()
         try:
@@ -119,10 +123,22 @@ class LocalSession:
         result.files = _changed(before, _snapshot(self.out_dir))
         if result.ok and remember:
             self._history.append(code)
-        if result.status in ("timeout", "crashed"):
+        stray = self._stray_processes()
+        if stray:
+            result.notes.append(f"The step left {stray} processes or threads running.")
+        if result.status in ("timeout", "crashed", "oversized") or stray:
             self.restart()
             result.notes.append("The session was restarted; earlier sections were re-run to restore its state.")
         return result
+
+    def _stray_processes(self) -> int:
+        """Processes a step started and left behind (a fork bomb's survivors, say)."""
+        count = self.launcher.task_count()
+        if count is None or not self.alive():
+            return 0
+        if self._idle_tasks is None:
+            self._idle_tasks = count
+        return max(0, count - self._idle_tasks - STRAY_ALLOWANCE)
 
     def evaluate(self, expression: str, timeout: float = 30.0) -> str:
         """The text value of one expression, for the build's own queries."""
@@ -135,7 +151,7 @@ class LocalSession:
         msg_id = self.client.execute(code, store_history=True, allow_stdin=False, stop_on_error=True)
         collector = _Collector()
         deadline = time.monotonic() + timeout
-        interrupted_at = None
+        interrupted_at = replied_at = None
         while True:
             now = time.monotonic()
             if interrupted_at is None and now >= deadline:
@@ -144,36 +160,57 @@ class LocalSession:
             if interrupted_at is not None and now >= interrupted_at + INTERRUPT_GRACE:
                 self.close()
                 return collector.result("timeout", f"The step ran longer than its {timeout:g} s timeout and was stopped.")
+            if replied_at is not None and now >= replied_at + LOST_IDLE_GRACE:
+                # The reply came but the idle status never did: an oversized message made the
+                # output channel drop its connection for good, so this kernel is done.
+                self.close()
+                return collector.result("oversized", f"The step sent an output larger than {MESSAGE_CAP // 1024**2} MiB; it was dropped.")
             try:
                 msg = self.client.get_iopub_msg(timeout=0.2)
+            except ValueError:  # a garbled message (e.g. under a flood of output): drop it
+                collector.dropped += 1
+                continue
             except queue.Empty:
                 if not self.alive():
                     code_ = self.process.returncode if self.process else None
                     self.close()
                     return collector.result("crashed", f"The session's Python process died (exit status {code_}).")
+                if replied_at is None and self._replied(msg_id):
+                    replied_at = time.monotonic()
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 break
             collector.add(msg)
-        self._drain_reply(msg_id)
+        if replied_at is None:
+            self._replied(msg_id, wait=1.0)
         if interrupted_at is not None:
             return collector.result("timeout", f"The step ran longer than its {timeout:g} s timeout and was interrupted.")
         return collector.result("error" if collector.error else "ok", collector.error)
+
+    def _replied(self, msg_id: str, wait: float = 0.0) -> bool:
+        """Whether the execute_reply for msg_id has arrived (other replies are discarded)."""
+        while True:
+            try:
+                reply = self.client.get_shell_msg(timeout=wait)
+            except queue.Empty:
+                return False
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return True
 
     def _interrupt(self) -> None:
         msg = self.client.session.msg("interrupt_request", content={})
         self.client.control_channel.send(msg)
 
-    def _drain_reply(self, msg_id: str) -> None:
-        while True:
-            try:
-                reply = self.client.get_shell_msg(timeout=1.0)
-            except queue.Empty:
-                return
-            if reply["parent_header"].get("msg_id") == msg_id:
-                return
+
+def _bounded_context():
+    """A ZeroMQ context whose sockets refuse messages over MESSAGE_CAP, to bound host memory."""
+    import zmq
+
+    context = zmq.Context()
+    context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_CAP)
+    return context
 
 
 class _Collector:
@@ -184,6 +221,7 @@ class _Collector:
         self.notebook: list[dict] = []
         self.error: str | None = None
         self.stream_chars = 0
+        self.dropped = 0
         self.notes: list[str] = []
 
     def add(self, msg: dict) -> None:
@@ -217,6 +255,8 @@ class _Collector:
             self.notebook.append({"output_type": "stream", "name": name, "text": text})
 
     def result(self, status: str, error: str | None) -> StepResult:
+        if self.dropped:
+            self.notes.append(f"{self.dropped} output messages could not be read and were dropped.")
         return StepResult(status, self.outputs, self.notebook, error, notes=self.notes)
 
 

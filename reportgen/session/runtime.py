@@ -23,6 +23,8 @@ _FACT = "application/vnd.reportgen.fact+json"
 _TABLE = "application/vnd.reportgen.table+json"
 _FIGURE = "application/vnd.reportgen.figure+json"
 _TABLE_ROWS = 500
+_FIGURE_CAP = 32 * 1024**2  # bytes per chart
+_STREAM_CAP = 1_001_000  # characters per stream and step; the host keeps 1,000,000 and notes the cut
 _STATE = {"chart_format": "png", "dpi": 150}
 
 
@@ -117,6 +119,8 @@ def _show_figure(fig, title):
     fig.savefig(buffer, format=fmt, dpi=_STATE["dpi"], bbox_inches="tight")
     plt.close(fig)
     data = buffer.getvalue()
+    if len(data) > _FIGURE_CAP:
+        raise ValueError(f"the chart is {len(data) / 1024**2:.0f} MB, more than a report can carry ({_FIGURE_CAP // 1024**2} MB); lower dpi or figsize")
     title = title or _figure_title(fig)
     mime = "image/svg+xml" if fmt == "svg" else "image/png"
     encoded = data.decode("utf-8") if fmt == "svg" else base64.b64encode(data).decode("ascii")
@@ -165,6 +169,35 @@ _READERS = {
 }
 
 
+class _CappedStream:
+    """stdout/stderr that stop passing text on after a cap, so a flood never leaves the kernel."""
+
+    def __init__(self, stream):
+        self._stream, self._written = stream, 0
+
+    def write(self, text):
+        room = _STREAM_CAP - self._written
+        if room > 0:
+            self._stream.write(text[:room])
+        self._written += len(text)
+        return len(text)
+
+    def reset(self, *_):
+        self._written = 0
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _cap_output(shell):
+    import sys
+
+    for name in ("stdout", "stderr"):
+        capped = _CappedStream(getattr(sys, name))
+        setattr(sys, name, capped)
+        shell.events.register("pre_run_cell", capped.reset)
+
+
 def _setup(config, namespace):
     """Load the datasets, apply the style, define DATA_DIR/OUT_DIR/params in namespace."""
     data_dir, out_dir = Path(config["data_dir"]), Path(config["out_dir"])
@@ -185,6 +218,7 @@ def _setup(config, namespace):
         shell = None
     if shell is not None:
         shell.events.register("post_run_cell", _capture_open_figures)
+        _cap_output(shell)
 
 
 def _describe(names):

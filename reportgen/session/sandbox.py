@@ -29,6 +29,7 @@ KERNEL_FLAGS = [
 MIN_MEMORY = 1536 * 1024**2  # an idle kernel maps ~740 MB; below this it cannot start
 FILE_SIZE_LIMIT = 1024**3  # bytes per file written by the session
 PROCESS_LIMIT = 256  # tasks (threads count) in the session
+WORK_FOLDER_SIZE = 1024**3  # bytes in the sandbox's private working folder
 _PR_SET_PDEATHSIG = 1
 NO_SANDBOX_HINT = "Install bubblewrap (`apt-get install bubblewrap`), or run unconfined with --no-sandbox (or `session: {sandbox: none}`) if you trust the code."
 
@@ -54,6 +55,7 @@ def minimal_env(home: Path, mpl_config: Path) -> dict[str, str]:
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "OPENBLAS_NUM_THREADS": "2",
         "OMP_NUM_THREADS": "2",
+        "MALLOC_ARENA_MAX": "2",  # glibc reserves 64 MB of address space per arena; RLIMIT_AS counts it
     }
 
 
@@ -62,6 +64,7 @@ class Limits:
     memory: int = 4 * 1024**3  # bytes of address space
     file_size: int = FILE_SIZE_LIMIT
     processes: int = PROCESS_LIMIT
+    disk: int = WORK_FOLDER_SIZE
 
 
 @dataclass
@@ -72,6 +75,15 @@ class Unconfined:
     cache: Path = field(default_factory=default_cache)
     name = "none"
     transport = "tcp"
+    starts: int = 0
+    tasks: Path | None = None  # the pids cgroup of the running kernel, if one could be made
+
+    def task_count(self) -> int | None:
+        """Processes and threads in the session now (None where no cgroup could be made)."""
+        try:
+            return int((self.tasks / "pids.current").read_text()) if self.tasks else None
+        except (OSError, ValueError):
+            return None
 
     def kernel_command(self, connection_file: Path) -> list[str]:
         return [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file), *KERNEL_FLAGS]
@@ -92,9 +104,10 @@ class Unconfined:
                 link.symlink_to(path)
         return self._popen(self.kernel_command(connection_file), env, root, log)
 
-    def _popen(self, command: list[str], env: dict[str, str], root: Path, log) -> subprocess.Popen:
+    def _popen(self, command: list[str], env: dict[str, str], root: Path, log, pass_fds=()) -> subprocess.Popen:
         limits = self.limits
-        tasks = _task_group(root, limits.processes)
+        self.starts += 1
+        tasks = self.tasks = _task_group(root, self.starts, limits.processes)
 
         def in_child() -> None:
             _die_with_parent()
@@ -108,7 +121,7 @@ class Unconfined:
 
         process = subprocess.Popen(
             command, env=env, cwd=root / "work", stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-            start_new_session=True, preexec_fn=in_child,
+            start_new_session=True, preexec_fn=in_child, pass_fds=pass_fds,
         )
         return process
 
@@ -134,18 +147,27 @@ class Bubblewrap(Unconfined):
     transport = "ipc"  # TCP on 127.0.0.1 would be inside the sandbox's own network namespace
 
     def spawn(self, root: Path, connection_file: Path, data_files: dict[str, Path], log) -> subprocess.Popen:
-        env = self.prepare(root)
-        command = [self.bwrap(), *self.arguments(root, data_files, env), "--", *self.kernel_command(connection_file)]
-        return self._popen(command, {}, root, log)  # bwrap itself gets an empty environment too
+        fonts = [open(path, "rb") for path in self._font_cache()]
+        try:
+            env = minimal_env(root / "work", root / "work" / ".matplotlib")
+            args = self.arguments(root, data_files, env, {f.fileno(): Path(f.name).name for f in fonts})
+            command = [self.bwrap(), *args, "--", *self.kernel_command(connection_file)]
+            # bwrap itself gets an empty environment too: /proc/1/environ inside is bwrap's.
+            return self._popen(command, {}, root, log, pass_fds=[f.fileno() for f in fonts])
+        finally:
+            for handle in fonts:
+                handle.close()
 
     @staticmethod
     def bwrap() -> str:
+        if os.environ.get("REPORTGEN_BWRAP"):  # a bubblewrap outside PATH
+            return os.environ["REPORTGEN_BWRAP"]
         found = shutil.which("bwrap") or next((p for p in ("/usr/bin/bwrap", "/usr/local/bin/bwrap") if os.path.exists(p)), None)
         if not found:
             raise SessionError(f"The session cannot be sandboxed: bubblewrap (bwrap) is not installed. {NO_SANDBOX_HINT}")
         return found
 
-    def arguments(self, root: Path, data_files: dict[str, Path], env: dict[str, str]) -> list[str]:
+    def arguments(self, root: Path, data_files: dict[str, Path], env: dict[str, str], fonts: dict[int, str]) -> list[str]:
         args = [
             "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
             "--ro-bind", "/usr", "/usr",
@@ -157,12 +179,17 @@ class Bubblewrap(Unconfined):
                 args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
         for path in _python_paths():
             args += ["--ro-bind", path, path]
-        for sub in ("work", "out", "run"):
+        # The working folder (cwd, HOME) is private to the sandbox and bounded in size;
+        # only OUT_DIR and the kernel's sockets are shared with the host.
+        args += ["--size", str(self.limits.disk), "--tmpfs", str(root / "work"), "--dir", str(root / "work" / ".matplotlib")]
+        for fd, name in fonts.items():
+            args += ["--file", str(fd), str(root / "work" / ".matplotlib" / name)]
+        for sub in ("out", "run"):
             args += ["--bind", str(root / sub), str(root / sub)]
         args += ["--tmpfs", str(root / "data")]
         for path in data_files.values():
             args += ["--ro-bind", str(path), str(root / "data" / path.name)]
-        args += ["--remount-ro", str(root / "data"), "--chdir", str(root / "work"), "--hostname", "session"]
+        args += ["--remount-ro", str(root / "data"), "--remount-ro", "/", "--chdir", str(root / "work"), "--hostname", "session"]
         for name, value in env.items():
             args += ["--setenv", name, value]
         return args
@@ -204,13 +231,14 @@ def _die_with_parent() -> None:
         pass
 
 
-def _task_group(root: Path, maximum: int) -> Path | None:
+def _task_group(root: Path, start: int, maximum: int) -> Path | None:
     """A pids cgroup capping the session's processes and threads, where one can be made.
 
-    RLIMIT_NPROC does not bind root (and CI runs as root), so this is what stops a fork bomb.
+    RLIMIT_NPROC does not bind root (and CI runs as root), so this is what stops a fork
+    bomb. Each kernel start gets its own group: a killed kernel's processes may linger.
     """
     for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
-        group = base / f"reportgen-{root.name}"
+        group = base / f"reportgen-{root.name}-{start}"
         try:
             group.mkdir(exist_ok=True)
             (group / "pids.max").write_text(str(maximum))
@@ -224,9 +252,10 @@ def _task_group(root: Path, maximum: int) -> Path | None:
 
 
 def release_tasks(root: Path) -> None:
-    """Remove the session's pids cgroup once its processes are gone."""
+    """Remove the session's pids cgroups once their processes are gone."""
     for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
-        try:
-            (base / f"reportgen-{root.name}").rmdir()
-        except OSError:
-            pass
+        for group in base.glob(f"reportgen-{root.name}-*"):
+            try:
+                group.rmdir()
+            except OSError:
+                pass
