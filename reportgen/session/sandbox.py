@@ -116,7 +116,7 @@ class Unconfined:
             resource.setrlimit(resource.RLIMIT_AS, (max(limits.memory, MIN_MEMORY),) * 2)
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size,) * 2)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-            if os.getuid() != 0:  # RLIMIT_NPROC does not bind root; the pids cgroup does below
+            if tasks is None and os.getuid() != 0:  # counts all the user's processes: a fallback only
                 resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)
 
         process = subprocess.Popen(
