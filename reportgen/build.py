@@ -20,6 +20,8 @@ from . import __version__, narrative, spec as spec_module
 from .errors import ReportgenError, UsageError
 from .lock import Lock
 from .outputs import RunFolder
+from .models import config as model_config
+from .models.writer import SectionWriter
 from .plan import Step, plan
 from .render import Theme
 from .session.base import StepResult
@@ -36,6 +38,8 @@ class BuildOptions:
     params: dict[str, str] = field(default_factory=dict)
     frozen: bool = False
     no_sandbox: bool = False
+    model: str | None = None  # --model: overrides the spec's model name
+    refresh: set[str] | None = None  # --refresh: section ids to write again; "*" for all
 
 
 class Progress:
@@ -69,6 +73,7 @@ def build(spec_path: str | Path, options: BuildOptions | None = None, progress: 
     formats = options.formats or spec.output.formats
     folder = RunFolder(output_dir(spec, options))
     isolation = session_launcher(spec, options)
+    settings = None if options.frozen else model_config.resolve(spec, os.environ, options.model)
 
     data_files = {name: spec.dataset_path(name) for name in spec.datasets}
     with LocalSession(data_files, isolation) as session:
@@ -77,12 +82,17 @@ def build(spec_path: str | Path, options: BuildOptions | None = None, progress: 
         with clock("datasets"):
             described = _setup(session, spec)
         schemas = {name: info["columns"] for name, info in described.items()}
-        steps = plan(spec, lock, schemas, lock_name=Lock.path_for(spec.path).name)
+        steps = plan(spec, lock, schemas, lock_name=Lock.path_for(spec.path).name, model=settings is not None, refresh=options.refresh)
+        writer = SectionWriter(spec, settings, lock, session, progress.note) if settings else None
+        if writer and any(step.source == "model" for step in steps):
+            with clock("model check"):
+                writer.model  # fail on a bad key, name or server before any section runs
         progress.build_started(spec, steps)
         with clock("sections"):
-            records, results = _run_steps(spec, steps, session, folder, progress)
+            records, results = _run_steps(spec, steps, session, folder, progress, writer)
 
     manifest = _manifest(spec, records, described, data_files, isolation.name, started_at)
+    manifest["model"] = writer.totals() if writer else None
     manifest["output"] = str(folder.root)
     report = _report(spec, records, manifest)
     with clock("write"):
@@ -93,16 +103,28 @@ def build(spec_path: str | Path, options: BuildOptions | None = None, progress: 
     return manifest
 
 
-def _run_steps(spec, steps: list[Step], session: LocalSession, folder: RunFolder, progress: Progress):
+def _run_steps(spec, steps: list[Step], session: LocalSession, folder: RunFolder, progress: Progress, writer: SectionWriter | None):
     records, results, all_facts = [], [], {}
     for step in steps:
         progress.section_started(step)
-        result = session.run(step.code or "", step.section.timeout or spec.session.timeout)
+        result, meta = _run_step(spec, step, session, writer, all_facts)
         record = _section_record(spec, step, result, all_facts, folder.assets_for(step, result, session.out_dir))
+        record.update(meta)
         records.append(record)
         results.append(result)
         progress.section_finished(step, record)
     return records, results
+
+
+def _run_step(spec, step: Step, session: LocalSession, writer: SectionWriter | None, facts: dict) -> tuple[StepResult, dict]:
+    """Run a step's code, or have the model write it; a saved answer that now fails is repaired."""
+    if step.source == "model":
+        return writer.write(step, facts)
+    result = session.run(step.code or "", step.section.timeout or spec.session.timeout)
+    if step.source == "lock" and not result.ok and writer is not None:
+        writer.note(f"{step.section.id}: the saved code failed on this data; asking the model to repair it")
+        return writer.write(step, facts, repair=(step.code or "", result.error or result.status))
+    return result, {}
 
 
 class Stopwatch:

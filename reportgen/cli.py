@@ -36,6 +36,11 @@ def _params(pairs: tuple[str, ...]) -> dict[str, str]:
     return params
 
 
+def _refresh(values: tuple[str, ...]) -> set[str] | None:
+    ids = {part.strip() for value in values for part in value.split(",") if part.strip()}
+    return ids or None
+
+
 debug_option = click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 
 
@@ -81,17 +86,21 @@ class Printer:
 @click.option("--output", type=click.Path(path_type=Path), help="Output folder; default: output/<spec name>/.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Override a parameter of the spec (repeatable).")
 @click.option("--frozen", is_flag=True, help="Never call a model: every question must replay from the lock file (for CI).")
+@click.option("--refresh", "refresh", multiple=True, is_flag=False, flag_value="*", metavar="[SECTION-ID]",
+              help="Have the model write these question sections again (repeatable; alone: all of them).")
+@click.option("--model", "model", metavar="NAME", help="Model name, overriding the spec's model.name.")
 @click.option("--no-sandbox", is_flag=True, help="Run the session without isolation (only for code you trust).")
 @click.option("--json", "as_json", is_flag=True, help="Print run.json to stdout.")
 @debug_option
-def build(specs, formats, output, params, frozen, no_sandbox, as_json, debug) -> None:
+def build(specs, formats, output, params, frozen, refresh, model, no_sandbox, as_json, debug) -> None:
     """Build the report for each SPEC."""
     from .build import BuildOptions, build as run_build, output_dir, require_one_output
 
     status = EXIT_OK
     try:
         require_one_output(list(specs), output)
-        options = BuildOptions(formats=list(formats) or None, output=output, params=_params(params), frozen=frozen, no_sandbox=no_sandbox)
+        options = BuildOptions(formats=list(formats) or None, output=output, params=_params(params), frozen=frozen, no_sandbox=no_sandbox,
+                               model=model, refresh=_refresh(refresh))
     except ReportgenError as exc:
         sys.exit(_fail(exc, debug))
     for spec in specs:
@@ -110,11 +119,19 @@ def build(specs, formats, output, params, frozen, no_sandbox, as_json, debug) ->
         failed = [s["id"] for s in manifest["sections"] if s["status"] != "ok"]
         summary = f"{len(manifest['sections']) - len(failed)} ok, {len(failed)} failed" if failed else f"{len(manifest['sections'])} sections ok"
         click.echo(f"Wrote {manifest['output']} in {manifest['seconds']:.1f}s: {summary}", err=True)
+        if manifest.get("model"):
+            click.echo(_model_summary(manifest["model"]), err=True)
         if as_json:
             click.echo(json.dumps(manifest, indent=2))
         if failed:
             status = max(status, EXIT_FAILED_SECTIONS)
     sys.exit(status)
+
+
+def _model_summary(model: dict) -> str:
+    tokens = model["tokens"]
+    cost = f", about ${model['cost']:.4f}" if model.get("cost") is not None else ""
+    return f"Model {model['name']} ({model['execution']}): {model['requests']} requests, {tokens['input']:,} input and {tokens['output']:,} output tokens{cost}"
 
 
 @main.command()

@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from .errors import LockError
+from .errors import LockError, UsageError
 from .lock import Lock, LockEntry
 from .spec import Section, Spec
 
@@ -54,8 +54,21 @@ def input_hashes(spec: Spec, schemas: dict[str, dict[str, str]]) -> dict[str, st
     return hashes
 
 
-def plan(spec: Spec, lock: Lock, schemas: dict[str, dict[str, str]], *, lock_name: str) -> list[Step]:
-    """Steps for a build with no model: code sections run as written, questions replay the lock."""
+def plan(
+    spec: Spec,
+    lock: Lock,
+    schemas: dict[str, dict[str, str]],
+    *,
+    lock_name: str,
+    model: bool = False,
+    refresh: set[str] | None = None,
+) -> list[Step]:
+    """One step per section: code sections run as written, questions replay the lock.
+
+    With a model, a question without a matching entry (or named by refresh; "*" = all)
+    is written by the model; without one, such questions stop the build before it runs.
+    """
+    refresh = _check_refresh(spec, refresh or set(), model)
     hashes = input_hashes(spec, schemas)
     steps, missing = [], []
     for number, section in enumerate(spec.sections, start=1):
@@ -64,14 +77,31 @@ def plan(spec: Spec, lock: Lock, schemas: dict[str, dict[str, str]], *, lock_nam
             steps.append(Step(number, section, "code", inputs, section.code, section.narrative))
             continue
         entry = lock.sections.get(section.id)
-        if entry is None or entry.inputs != inputs:
-            missing.append((section.id, "no entry" if entry is None else "its inputs changed since the entry was written"))
+        if entry is None or entry.inputs != inputs or section.id in refresh:
+            if model:
+                steps.append(Step(number, section, "model", inputs, None, section.narrative))
+            else:
+                missing.append((section.id, "no entry" if entry is None else "its inputs changed since the entry was written"))
             continue
         narrative = section.narrative if section.narrative is not None else entry.narrative
         steps.append(Step(number, section, "lock", inputs, entry.code, narrative, entry))
     if missing:
         raise LockError(_missing_message(missing, lock_name))
     return steps
+
+
+def _check_refresh(spec: Spec, refresh: set[str], model: bool) -> set[str]:
+    if not refresh:
+        return set()
+    if not model:
+        raise UsageError("--refresh asks the model to write sections again, but no model is configured (or --frozen is set). Set OPENAI_API_KEY or `model:` in the spec.")
+    questions = [s.id for s in spec.sections if s.question]
+    if "*" in refresh:
+        return set(questions)
+    for section_id in sorted(refresh):
+        if section_id not in questions:
+            raise UsageError(f"--refresh {section_id}: no question section with that id; question sections: {', '.join(questions) or 'none'}.")
+    return refresh
 
 
 def _missing_message(missing: list[tuple[str, str]], lock_name: str) -> str:

@@ -63,6 +63,13 @@ class ModelConfig(Strict):
     execution: Literal["hosted", "local"] | None = Field(None, description="Where the model's code runs.")
     base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server.")
     max_attempts: int = Field(3, ge=1, le=20, description="Code runs per section before it is marked failed.")
+    api: Literal["responses", "chat"] | None = Field(
+        None, description="Wire API for local execution; default: responses for openai, chat for openai-compatible."
+    )
+    timeout: float = Field(120, gt=0, description="Seconds per model request.")
+    prices: dict[str, float] | None = Field(
+        None, description="USD per million tokens ({input, output}) and per container (container), for cost estimates."
+    )
 
 
 class Section(Strict):

@@ -226,3 +226,44 @@ def _describe(names):
     found = {n: globals()[n] for n in names}
     return json.dumps({n: {"columns": {str(c): str(t) for c, t in df.dtypes.items()}, "rows": len(df)} for n, df in found.items()})
 
+
+
+def _schema_text(names, max_columns=40, sample_rows=3):
+    """Each dataset's shape for the model: columns, dtypes, nulls, a few values; never the whole data."""
+    blocks = []
+    for name in names:
+        df = globals()[name]
+        lines = [f"{name}: {len(df):,} rows x {df.shape[1]} columns"]
+        for column in list(df.columns)[:max_columns]:
+            series = df[column]
+            values = ", ".join(repr(v)[:40] for v in series.dropna().unique()[:sample_rows])
+            nulls = int(series.isna().sum())
+            lines.append(f"  {column} ({series.dtype}{f', {nulls} null' if nulls else ''}): {values}")
+        if df.shape[1] > max_columns:
+            rest = ", ".join(str(c) for c in list(df.columns)[max_columns:])
+            lines.append(f"  … {df.shape[1] - max_columns} more columns: {rest[:1500]}")
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks)
+
+
+def _variables(limit=40):
+    """What earlier steps left in the session: names, types and shapes."""
+    import types
+
+    hidden = {"fact", "show", "pd", "np", "plt", "matplotlib", "DATA_DIR", "OUT_DIR", "params", "In", "Out", "exit", "quit", "get_ipython"}
+    lines = []
+    for name, value in list(globals().items()):
+        if name.startswith("_") or name in hidden or isinstance(value, (types.ModuleType, type)) or callable(value):
+            continue
+        if isinstance(value, pd.DataFrame):
+            text = f"DataFrame {value.shape[0]:,}x{value.shape[1]}: {', '.join(map(str, value.columns[:12]))}"
+        elif isinstance(value, pd.Series):
+            text = f"Series of {len(value):,} ({value.dtype})"
+        elif isinstance(value, np.ndarray):
+            text = f"ndarray {value.shape} {value.dtype}"
+        elif isinstance(value, (list, dict, set, tuple)):
+            text = f"{type(value).__name__} of {len(value)}"
+        else:
+            text = f"{type(value).__name__} = {repr(value)[:60]}"
+        lines.append(f"{name}: {text}")
+    return "\n".join(lines[:limit])
