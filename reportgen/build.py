@@ -25,11 +25,9 @@ from .models.writer import SectionWriter
 from .plan import Step, plan
 from .render import Theme
 from .session.base import StepResult
+from .session import setup
 from .session.local import LocalSession
 from .session.sandbox import Bubblewrap, Limits, Unconfined, launcher
-
-RUNTIME = Path(__file__).parent / "session" / "runtime.py"
-
 
 @dataclass
 class BuildOptions:
@@ -96,7 +94,7 @@ def build(spec_path: str | Path, options: BuildOptions | None = None, progress: 
     manifest["output"] = str(folder.root)
     report = _report(spec, records, manifest)
     with clock("write"):
-        folder.write(spec, steps, records, results, report, saved_setup(spec))
+        folder.write(spec, steps, records, results, report, setup.saved(spec))
     folder.render(report, theme, formats, clock)
     manifest["seconds"], manifest["timings"] = clock.total(), clock.laps
     folder.write_manifest(manifest)
@@ -163,36 +161,6 @@ def session_launcher(spec: spec_module.Spec, options: BuildOptions) -> Unconfine
     return chosen
 
 
-def _setup_config(spec: spec_module.Spec, data_dir: Path, out_dir: Path | str, saved: bool = False) -> dict[str, Any]:
-    """What the runtime's _setup() needs; `saved` names the files for code/00-setup.py."""
-    def file(name: str) -> str:
-        path = spec.dataset_path(name)
-        return os.path.relpath(path, data_dir) if saved else path.name
-
-    datasets = {
-        name: {"file": file(name), "format": spec.dataset_format(name), "options": d.options}
-        for name, d in spec.datasets.items()
-    }
-    return {
-        "data_dir": str(data_dir),
-        "out_dir": str(out_dir),
-        "params": spec.params,
-        "style": spec.style.model_dump(mode="json"),
-        "datasets": datasets,
-    }
-
-
-def setup_code(config: dict[str, Any]) -> str:
-    return f"_setup(__import__('json').loads({json.dumps(json.dumps(config))}), globals())\n"
-
-
-def saved_setup(spec: spec_module.Spec) -> str:
-    """code/00-setup.py: the runtime and the dataset loading, runnable outside reportgen."""
-    folders = [str(spec.dataset_path(name).parent) for name in spec.datasets]
-    config = _setup_config(spec, Path(os.path.commonpath(folders)), "out", saved=True)
-    return RUNTIME.read_text() + "\n" + setup_code(config)
-
-
 def describe_datasets(spec: spec_module.Spec, options: BuildOptions | None = None) -> dict[str, Any]:
     """Each dataset's columns, dtypes and rows, as the session loads them."""
     isolation = session_launcher(spec, options or BuildOptions())
@@ -203,8 +171,7 @@ def describe_datasets(spec: spec_module.Spec, options: BuildOptions | None = Non
 
 def _setup(session: LocalSession, spec: spec_module.Spec) -> dict[str, Any]:
     """Load the runtime and the datasets into the session; return each dataset's columns and rows."""
-    config = _setup_config(spec, session.data_dir, session.out_dir)
-    result = session.run(RUNTIME.read_text() + "\n" + setup_code(config), timeout=max(spec.session.timeout, 120))
+    result = session.run(setup.source(setup.config(spec, session.data_dir, session.out_dir)), timeout=max(spec.session.timeout, 120))
     if not result.ok:
         last = (result.error or "").strip().splitlines()[-1:] or ["unknown error"]
         raise ReportgenError(f"The datasets could not be loaded into the session: {last[0]}")

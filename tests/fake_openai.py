@@ -50,6 +50,8 @@ class FakeOpenAI:
         self.faults: deque[Fault] = deque()
         self.conversations: dict[str, str] = {}  # response id -> script key
         self.containers: dict[str, "Container"] = {}
+        self.expire_at = 0
+        self.responses_seen = 0
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -75,6 +77,10 @@ class FakeOpenAI:
     def on(self, question: str, *turns) -> None:
         """For the section whose question contains `question`: these turns, in order."""
         self.script.setdefault(question, deque()).extend(turns)
+
+    def expire_before_response(self, number: int) -> None:
+        """Let every container expire just before the number-th Responses request."""
+        self.expire_at = number
 
     def model_requests(self) -> list[tuple[str, str, Any]]:
         return [r for r in self.requests if r[1].endswith(("/responses", "/chat/completions"))]
@@ -166,6 +172,10 @@ class FakeOpenAI:
 
     def _responses(self, body: dict) -> tuple[int, dict]:
         self._check_model(body["model"])
+        self.responses_seen += 1
+        if self.responses_seen == self.expire_at:
+            for container in self.containers.values():
+                container.expired = True
         previous = body.get("previous_response_id")
         key = self.conversations.get(previous) if previous else None
         tools = body.get("tools") or []

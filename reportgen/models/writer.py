@@ -44,6 +44,8 @@ class SectionWriter:
     def model(self) -> Model:
         if self._model is None:
             self._model = make_model(self.settings, self.note)
+            if hasattr(self._model, "bind"):
+                self._model.bind(self.spec, self.session)
         return self._model
 
     def write(self, step: Step, facts: dict[str, Any], repair: tuple[str, str] | None = None) -> tuple[StepResult, dict]:

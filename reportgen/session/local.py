@@ -50,6 +50,7 @@ class LocalSession:
         self.restarts = 0
 
     data_dir = property(lambda self: self.root / "data")
+    history = property(lambda self: list(self._history), doc="Code that ran successfully, setup first.")
     out_dir = property(lambda self: self.root / "out")
 
     # ------------------------------------------------------------ lifetime

@@ -29,16 +29,25 @@ _STATE = {"chart_format": "png", "dpi": 150}
 
 
 def _emit(bundle, metadata=None):
-    """Send one output: display data in a kernel, plain text elsewhere."""
+    """Send one output: display data in a kernel, plain text elsewhere.
+
+    In a hosted container only text and images come back, so there outputs are printed
+    (and images displayed as usual).
+    """
     try:
         from IPython import get_ipython
         from IPython.display import display
     except ImportError:
         get_ipython = None
-    if get_ipython is not None and get_ipython() is not None:
-        display(bundle, raw=True, metadata=metadata or {})
-    else:
+    if get_ipython is None or get_ipython() is None:
         print(bundle.get("text/plain", ""))
+    elif _STATE.get("hosted"):
+        print(bundle.get("text/plain", ""))
+        images = {k: v for k, v in bundle.items() if k.startswith("image/")}
+        if images:
+            display(images, raw=True)
+    else:
+        display(bundle, raw=True, metadata=metadata or {})
 
 
 def _plain(value):
@@ -201,6 +210,7 @@ def _cap_output(shell):
 def _setup(config, namespace):
     """Load the datasets, apply the style, define DATA_DIR/OUT_DIR/params in namespace."""
     data_dir, out_dir = Path(config["data_dir"]), Path(config["out_dir"])
+    _STATE["hosted"] = config.get("hosted", False)
     out_dir.mkdir(parents=True, exist_ok=True)
     namespace.update(DATA_DIR=data_dir, OUT_DIR=out_dir, params=dict(config["params"]))
     _apply_style(config["style"])

@@ -145,6 +145,7 @@ class Bubblewrap(Unconfined):
 
     name = "bubblewrap"
     transport = "ipc"  # TCP on 127.0.0.1 would be inside the sandbox's own network namespace
+    binds: list[tuple[Path, str]] = field(default_factory=list)  # more writable folders: (host, inside)
 
     def spawn(self, root: Path, connection_file: Path, data_files: dict[str, Path], log) -> subprocess.Popen:
         fonts = [open(path, "rb") for path in self._font_cache()]
@@ -186,6 +187,8 @@ class Bubblewrap(Unconfined):
             args += ["--file", str(fd), str(root / "work" / ".matplotlib" / name)]
         for sub in ("out", "run"):
             args += ["--bind", str(root / sub), str(root / sub)]
+        for host, inside in self.binds:
+            args += ["--bind", str(host), inside]
         args += ["--tmpfs", str(root / "data")]
         for path in data_files.values():
             args += ["--ro-bind", str(path), str(root / "data" / path.name)]

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from reportgen.build import RUNTIME, setup_code
+from reportgen.session.setup import source
 from reportgen.session.local import LocalSession
 from reportgen.session.sandbox import Bubblewrap, Limits
 
@@ -23,7 +23,7 @@ def sandboxed():
             session.start()
             config = {"data_dir": str(session.data_dir), "out_dir": str(session.out_dir), "params": {},
                       "style": STYLE, "datasets": {"tiny": {"file": "tiny.csv", "format": "csv", "options": {}}}}
-            assert session.run(RUNTIME.read_text() + "\n" + setup_code(config), timeout=120).ok
+            assert session.run(source(config), timeout=120).ok
             yield session
     finally:
         os.environ.pop("OPENAI_API_KEY", None)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.build import RUNTIME, setup_code
+from reportgen.session.setup import source
 from reportgen.session.local import LocalSession
 
 STYLE = {"theme": "light", "palette": ["#112233", "#445566"], "font": "DejaVu Sans", "dpi": 60, "figsize": [4, 3], "chart_format": "png"}
@@ -21,7 +21,7 @@ def session():
             session.start()
             config = {"data_dir": str(session.data_dir), "out_dir": str(session.out_dir), "params": {"region": "North"},
                       "style": STYLE, "datasets": {"tiny": {"file": "tiny.csv", "format": "csv", "options": {}}}}
-            setup = session.run(RUNTIME.read_text() + "\n" + setup_code(config), timeout=120)
+            setup = session.run(source(config), timeout=120)
             assert setup.ok, setup.error
             yield session
     finally:
