@@ -246,7 +246,8 @@ def _schema_text(names, max_columns=40, sample_rows=3):
         lines = [f"{name}: {len(df):,} rows x {df.shape[1]} columns"]
         for column in list(df.columns)[:max_columns]:
             series = df[column]
-            values = ", ".join(repr(v)[:40] for v in series.dropna().unique()[:sample_rows])
+            samples = [v.item() if isinstance(v, np.generic) else v for v in series.dropna().unique()[:sample_rows]]
+            values = ", ".join(repr(v)[:40] for v in samples)
             nulls = int(series.isna().sum())
             lines.append(f"  {column} ({series.dtype}{f', {nulls} null' if nulls else ''}): {values}")
         if df.shape[1] > max_columns:
