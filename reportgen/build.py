@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, narrative, spec as spec_module
+from . import __version__, brand as brand_module, narrative, spec as spec_module
 from .errors import ReportgenError, UsageError
 from .lock import Lock
 from .outputs import RunFolder
@@ -38,6 +38,7 @@ class BuildOptions:
     no_sandbox: bool = False
     model: str | None = None  # --model: overrides the spec's model name
     refresh: set[str] | None = None  # --refresh: section ids to write again; "*" for all
+    brand: Path | None = None  # --brand: a brand file or folder instead of the spec's
 
 
 class Progress:
@@ -53,10 +54,16 @@ class Progress:
 
 
 def load(spec_path: Path, options: BuildOptions) -> tuple[spec_module.Spec, Theme, Lock]:
-    """Everything `check` verifies: the spec, its datasets, the theme and the lock file."""
+    """Everything `check` verifies: the spec, its datasets, the theme, the brand and the lock file."""
     spec = spec_module.load(spec_path, options.params)
+    if options.brand is not None:
+        spec.brand = str(Path(options.brand).resolve())
     theme = Theme.for_spec(spec.folder, spec.output.template)
     theme.validate()
+    theme.brand = brand_module.resolve(spec.brand, spec.folder, theme.folders)
+    spec.chart_style = theme.brand.chart_style(spec.style)
+    spec.chart_fonts = theme.brand.font_files()
+    spec.chart_colors = theme.brand.chart_colors()
     lock = Lock.read(Lock.path_for(spec.path))
     return spec, theme, lock
 
@@ -74,7 +81,7 @@ def build(spec_path: str | Path, options: BuildOptions | None = None, progress: 
     settings = None if options.frozen else model_config.resolve(spec, os.environ, options.model)
 
     data_files = {name: spec.dataset_path(name) for name in spec.datasets}
-    with LocalSession(data_files, isolation) as session:
+    with LocalSession(data_files, isolation, fonts=spec.chart_fonts) as session:
         with clock("session start"):
             session.start()
         with clock("datasets"):
@@ -164,14 +171,15 @@ def session_launcher(spec: spec_module.Spec, options: BuildOptions) -> Unconfine
 def describe_datasets(spec: spec_module.Spec, options: BuildOptions | None = None) -> dict[str, Any]:
     """Each dataset's columns, dtypes and rows, as the session loads them."""
     isolation = session_launcher(spec, options or BuildOptions())
-    with LocalSession({name: spec.dataset_path(name) for name in spec.datasets}, isolation) as session:
+    with LocalSession({name: spec.dataset_path(name) for name in spec.datasets}, isolation, fonts=spec.chart_fonts) as session:
         session.start()
         return _setup(session, spec)
 
 
 def _setup(session: LocalSession, spec: spec_module.Spec) -> dict[str, Any]:
     """Load the runtime and the datasets into the session; return each dataset's columns and rows."""
-    result = session.run(setup.source(setup.config(spec, session.data_dir, session.out_dir)), timeout=max(spec.session.timeout, 120))
+    config = setup.config(spec, session.data_dir, session.out_dir, fonts_dir=session.fonts_dir)
+    result = session.run(setup.source(config), timeout=max(spec.session.timeout, 120))
     if not result.ok:
         last = (result.error or "").strip().splitlines()[-1:] or ["unknown error"]
         raise ReportgenError(f"The datasets could not be loaded into the session: {last[0]}")
@@ -194,8 +202,8 @@ def _section_record(
         except narrative.NarrativeError as exc:
             error = str(exc)
     figures = sum(1 for o in outputs if o["kind"] == "figure")
-    if figures > spec.style.max_charts:
-        warnings.append(f"{figures} charts; the style allows {spec.style.max_charts} per section")
+    if figures > spec.effective_style.max_charts:
+        warnings.append(f"{figures} charts; the style allows {spec.effective_style.max_charts} per section")
     if section.charts is not None and result.ok and figures < section.charts:
         warnings.append(f"{section.charts} charts were asked for, {figures} made")
     status = "ok" if error is None else "failed"
@@ -203,6 +211,7 @@ def _section_record(
         "id": section.id,
         "number": step.number,
         "title": section.heading,
+        "landscape": section.landscape,
         "status": status,
         "source": step.source,
         "attempts": 1,
@@ -269,7 +278,7 @@ def _report(spec: spec_module.Spec, records: list[dict], manifest: dict) -> dict
         "subtitle": spec.subtitle,
         "author": spec.author,
         "date": spec.date,
-        "style": spec.style.model_dump(mode="json"),
+        "style": spec.effective_style.model_dump(mode="json"),
         "sections": records,
         "build": {
             "status": manifest["status"],
@@ -278,6 +287,7 @@ def _report(spec: spec_module.Spec, records: list[dict], manifest: dict) -> dict
             "params": spec.params,
             "sandbox": manifest["sandbox"],
             "spec_folder": str(spec.folder),
+            "brand": spec.brand,
             "template": spec.output.template,
         },
     }

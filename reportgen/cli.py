@@ -89,10 +89,11 @@ class Printer:
 @click.option("--refresh", "refresh", multiple=True, is_flag=False, flag_value="*", metavar="[SECTION-ID]",
               help="Have the model write these question sections again (repeatable; alone: all of them).")
 @click.option("--model", "model", metavar="NAME", help="Model name, overriding the spec's model.name.")
+@click.option("--brand", type=click.Path(path_type=Path, exists=True), help="A brand file or folder to use instead of the spec's.")
 @click.option("--no-sandbox", is_flag=True, help="Run the session without isolation (only for code you trust).")
 @click.option("--json", "as_json", is_flag=True, help="Print run.json to stdout.")
 @debug_option
-def build(specs, formats, output, params, frozen, refresh, model, no_sandbox, as_json, debug) -> None:
+def build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, as_json, debug) -> None:
     """Build the report for each SPEC."""
     from .build import BuildOptions, build as run_build, output_dir, require_one_output
 
@@ -100,7 +101,7 @@ def build(specs, formats, output, params, frozen, refresh, model, no_sandbox, as
     try:
         require_one_output(list(specs), output)
         options = BuildOptions(formats=list(formats) or None, output=output, params=_params(params), frozen=frozen, no_sandbox=no_sandbox,
-                               model=model, refresh=_refresh(refresh))
+                               model=model, refresh=_refresh(refresh), brand=brand)
     except ReportgenError as exc:
         sys.exit(_fail(exc, debug))
     for spec in specs:

@@ -11,7 +11,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from . import atomic
+from . import atomic, brand
 from .notebook import notebook
 from .plan import Step
 from .errors import RenderError
@@ -104,6 +104,8 @@ def rerender(root: Path, formats: list[str] | None = None) -> list[Path]:
         raise RenderError(f"{root} holds no finished build (report.json is missing or damaged); run `reportgen build` first.") from None
     if formats is None:
         formats = ["html"] + (["pdf"] if (root / "report.pdf").exists() else [])
-    theme = Theme.for_spec(Path(report["build"]["spec_folder"]), report["build"]["template"])
+    spec_folder = Path(report["build"]["spec_folder"])
+    theme = Theme.for_spec(spec_folder, report["build"]["template"])
+    theme.brand = brand.resolve(report["build"].get("brand"), spec_folder, theme.folders)
     RunFolder(root).render(report, theme, formats)
     return [root / f"report.{fmt}" for fmt in formats]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import math
+import mimetypes
 import traceback
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
 from . import atomic, narrative
+from .brand import Brand
 from .errors import RenderError
 
 TABLE_ROWS_SHOWN = 200
+INLINE_DOWNLOAD = 2 * 1024**2  # bytes: attached files up to this size are embedded in the HTML
 
 
 def builtin_theme() -> Path:
@@ -39,6 +42,7 @@ class Theme:
                 unique.append(folder)
         self.folders = unique
         self.main = main
+        self.brand = Brand()
 
     @classmethod
     def for_spec(cls, spec_folder: Path, main: str = "report.html.j2") -> "Theme":
@@ -79,7 +83,7 @@ def render_html(report: dict[str, Any], theme: Theme, run_dir: Path) -> str:
     sections = [_view(section, run_dir) for section in report["sections"]]
     try:
         template = env.get_template(theme.main)
-        return template.render(report=report, sections=sections, style=report["style"], build=report["build"])
+        return template.render(report=report, sections=sections, style=report["style"], build=report["build"], brand=theme.brand)
     except TemplateNotFound as exc:
         raise RenderError(f"Template {exc.name!r} was not found in the theme folders: {_folders(theme)}.") from None
     except TemplateError as exc:
@@ -122,10 +126,24 @@ def _view(section: dict[str, Any], run_dir: Path) -> dict[str, Any]:
         elif output["kind"] == "markdown":
             outputs.append({**output, "html": narrative.to_html(output["text"])})
     return {
+        "landscape": False,
         **section,
         "narrative_html": narrative.to_html(section["narrative"]) if section.get("narrative") else Markup(""),
         "outputs": outputs,
+        "downloads": [_download(run_dir, name) for name in section.get("attachments", []) if (run_dir / name).is_file()],
     }
+
+
+def _download(run_dir: Path, name: str) -> dict[str, str]:
+    """A link to an attached file: inlined while small, so the HTML stays self-contained."""
+    path = run_dir / name
+    size = path.stat().st_size
+    href = name
+    if size <= INLINE_DOWNLOAD:
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        href = f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+    shown = f"{size / 1024**2:.1f} MB" if size >= 1024**2 else f"{max(1, size // 1024)} KB"
+    return {"name": path.name, "href": href, "size": shown, "path": name}
 
 
 def _table_view(table: dict[str, Any]) -> dict[str, Any]:

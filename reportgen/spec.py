@@ -81,6 +81,7 @@ class Section(Strict):
     code: str | None = None
     narrative: str | None = None
     timeout: float | None = Field(None, gt=0, description="Seconds this section's code may run.")
+    landscape: bool = Field(False, description="Print this section on landscape pages.")
 
     @model_validator(mode="after")
     def _has_work(self) -> "Section":
@@ -120,6 +121,9 @@ class Spec(Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     datasets: dict[str, Dataset] = Field(min_length=1)
     style: Style = Field(default_factory=Style)
+    brand: dict[str, Any] | str | None = Field(
+        None, description="The brand: inline, or a brand file/folder; default: brand.yaml in the theme folders."
+    )
     model: ModelConfig = Field(default_factory=ModelConfig)
     sections: list[Section] = Field(min_length=1)
     session: SessionConfig = Field(default_factory=SessionConfig)
@@ -127,6 +131,13 @@ class Spec(Strict):
 
     # Set by the loader, not by the YAML.
     path: Path = Field(Path("spec.yaml"), exclude=True)
+    chart_style: Style | None = Field(None, exclude=True, description="`style` with the brand filled in.")
+    chart_fonts: list[Path] = Field(default_factory=list, exclude=True, description="The brand's font files, for charts.")
+    chart_colors: dict[str, str] = Field(default_factory=dict, exclude=True, description="The brand's page colours, for charts.")
+
+    @property
+    def effective_style(self) -> Style:
+        return self.chart_style or self.style
 
     @field_validator("datasets")
     @classmethod
@@ -200,6 +211,7 @@ def load(path: str | Path, overrides: dict[str, str] | None = None) -> Spec:
     problems += _check_sections(spec, locate)
     problems += _check_datasets(spec, locate)
     problems += _check_template(spec, locate)
+    problems += _check_brand(spec, locate)
     if problems:
         raise SpecError(_sorted(problems))
     return spec
@@ -260,6 +272,21 @@ def _check_template(spec: Spec, locate: "_Locator") -> list[Problem]:
         return []
     folders = ", ".join(str(f) for f in theme.folders)
     return [locate.at(("output", "template"), f"template {spec.output.template!r} not found in {folders}")]
+
+
+def _check_brand(spec: Spec, locate: "_Locator") -> list[Problem]:
+    from . import brand
+
+    if isinstance(spec.brand, dict):
+        try:
+            brand.Brand.model_validate(spec.brand)
+        except ValidationError as exc:
+            return [locate.problem({**e, "loc": ("brand", *e["loc"])}) for e in exc.errors()]
+    try:
+        brand.resolve(spec.brand, spec.folder, [])
+    except SpecError as exc:
+        return [locate.at(("brand",), p.message) if p.file == str(spec.path) else p for p in exc.problems]
+    return []
 
 
 def _did_you_mean(name: str, choices) -> str:
@@ -344,6 +371,10 @@ class _Locator:
 def _model_at(loc: tuple) -> type[BaseModel] | None:
     """The pydantic model that validates the mapping at loc."""
     model: Any = Spec
+    if loc and loc[0] == "brand":
+        from .brand import Brand
+
+        model, loc = Brand, loc[1:]
     for part in loc:
         if isinstance(part, int):
             continue

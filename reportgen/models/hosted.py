@@ -113,8 +113,7 @@ class HostedModel:
             )
             self.container, self.synced = created.id, 0
             self.usage_containers += 1
-            for name in self.spec.datasets:
-                path = self.spec.dataset_path(name)
+            for path in [self.spec.dataset_path(name) for name in self.spec.datasets] + self.spec.chart_fonts:
                 self._upload(path.name, path.read_bytes())
         return self.container
 
@@ -134,7 +133,7 @@ class HostedModel:
                 return None
             codes = history[max(self.synced, 1):]
             first = self.synced == 0
-            source = setup.source(setup.config(self.spec, DATA, f"{DATA}/out", hosted=True)) if first else ""
+            source = setup.source(setup.config(self.spec, DATA, f"{DATA}/out", hosted=True, fonts_dir=DATA)) if first else ""
             self.syncs += 1
             name = f"reportgen_sync_{self.syncs}.py"
             self._upload(name, (source + "\n\n" + "\n\n".join(codes)).encode())

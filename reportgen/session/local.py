@@ -38,11 +38,12 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 class LocalSession:
     """A Jupyter kernel that runs the build's steps one after another."""
 
-    def __init__(self, data_files: dict[str, Path], launcher: Unconfined | None = None):
+    def __init__(self, data_files: dict[str, Path], launcher: Unconfined | None = None, fonts: list[Path] = ()):
         self.launcher = launcher or Unconfined()
         self.data_files = data_files
+        self.fonts = list(fonts)
         self.root = Path(tempfile.mkdtemp(prefix="reportgen-session-"))
-        for sub in ("work", "data", "out", "run"):
+        for sub in ("work", "data", "out", "run", "fonts"):
             (self.root / sub).mkdir()
         self.process: subprocess.Popen | None = None
         self.client = None
@@ -50,6 +51,7 @@ class LocalSession:
         self.restarts = 0
 
     data_dir = property(lambda self: self.root / "data")
+    fonts_dir = property(lambda self: self.root / "fonts")
     history = property(lambda self: list(self._history), doc="Code that ran successfully, setup first.")
     out_dir = property(lambda self: self.root / "out")
 
@@ -65,7 +67,7 @@ class LocalSession:
         ip = str(run / f"ipc-{self.restarts}") if transport == "ipc" else "127.0.0.1"
         write_connection_file(str(connection), ip=ip, transport=transport)
         with open(run / "kernel.log", "ab") as log:
-            self.process = self.launcher.spawn(self.root, connection, self.data_files, log)
+            self.process = self.launcher.spawn(self.root, connection, self.data_files, log, self.fonts)
         self._idle_tasks = None
         self.client = BlockingKernelClient(context=_bounded_context())
         self.client.load_connection_file(str(connection))

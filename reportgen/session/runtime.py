@@ -165,6 +165,25 @@ def _apply_style(style):
             "svg.hashsalt": "reportgen",
         }
     )
+    colors = style.get("colors") or {}
+    if colors:
+        plt.rcParams.update(
+            {
+                "figure.facecolor": colors["background"],
+                "axes.facecolor": colors["background"],
+                "savefig.facecolor": colors["background"],
+                "text.color": colors["text"],
+                "axes.labelcolor": colors["text"],
+                "axes.titlecolor": colors["text"],
+                "axes.edgecolor": colors["muted"],
+                "xtick.color": colors["muted"],
+                "ytick.color": colors["muted"],
+                "grid.color": colors["line"],
+                "legend.facecolor": colors["background"],
+                "legend.edgecolor": colors["line"],
+                "legend.labelcolor": colors["text"],
+            }
+        )
     _STATE.update(chart_format=style["chart_format"], dpi=style["dpi"])
 
 
@@ -213,6 +232,8 @@ def _setup(config, namespace):
     _STATE["hosted"] = config.get("hosted", False)
     out_dir.mkdir(parents=True, exist_ok=True)
     namespace.update(DATA_DIR=data_dir, OUT_DIR=out_dir, params=dict(config["params"]))
+    for font in config.get("fonts", []):
+        matplotlib.font_manager.fontManager.addfont(font)
     _apply_style(config["style"])
     for name, dataset in config["datasets"].items():
         path = data_dir / dataset["file"]

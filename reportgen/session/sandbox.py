@@ -96,12 +96,13 @@ class Unconfined:
             shutil.copy2(cached, mpl / cached.name)
         return minimal_env(root / "work", mpl)
 
-    def spawn(self, root: Path, connection_file: Path, data_files: dict[str, Path], log) -> subprocess.Popen:
+    def spawn(self, root: Path, connection_file: Path, data_files: dict[str, Path], log, fonts=()) -> subprocess.Popen:
         env = self.prepare(root)
-        for path in data_files.values():
-            link = root / "data" / path.name
-            if not link.exists():
-                link.symlink_to(path)
+        for folder, paths in (("data", data_files.values()), ("fonts", fonts)):
+            for path in paths:
+                link = root / folder / path.name
+                if not link.exists():
+                    link.symlink_to(path)
         return self._popen(self.kernel_command(connection_file), env, root, log)
 
     def _popen(self, command: list[str], env: dict[str, str], root: Path, log, pass_fds=()) -> subprocess.Popen:
@@ -147,11 +148,11 @@ class Bubblewrap(Unconfined):
     transport = "ipc"  # TCP on 127.0.0.1 would be inside the sandbox's own network namespace
     binds: list[tuple[Path, str]] = field(default_factory=list)  # more writable folders: (host, inside)
 
-    def spawn(self, root: Path, connection_file: Path, data_files: dict[str, Path], log) -> subprocess.Popen:
+    def spawn(self, root: Path, connection_file: Path, data_files: dict[str, Path], log, brand_fonts=()) -> subprocess.Popen:
         fonts = [open(path, "rb") for path in self._font_cache()]
         try:
             env = minimal_env(root / "work", root / "work" / ".matplotlib")
-            args = self.arguments(root, data_files, env, {f.fileno(): Path(f.name).name for f in fonts})
+            args = self.arguments(root, data_files, env, {f.fileno(): Path(f.name).name for f in fonts}, brand_fonts)
             command = [self.bwrap(), *args, "--", *self.kernel_command(connection_file)]
             # bwrap itself gets an empty environment too: /proc/1/environ inside is bwrap's.
             return self._popen(command, {}, root, log, pass_fds=[f.fileno() for f in fonts])
@@ -168,7 +169,7 @@ class Bubblewrap(Unconfined):
             raise SessionError(f"The session cannot be sandboxed: bubblewrap (bwrap) is not installed. {NO_SANDBOX_HINT}")
         return found
 
-    def arguments(self, root: Path, data_files: dict[str, Path], env: dict[str, str], fonts: dict[int, str]) -> list[str]:
+    def arguments(self, root: Path, data_files: dict[str, Path], env: dict[str, str], fonts: dict[int, str], brand_fonts=()) -> list[str]:
         args = [
             "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
             "--ro-bind", "/usr", "/usr",
@@ -192,7 +193,10 @@ class Bubblewrap(Unconfined):
         args += ["--tmpfs", str(root / "data")]
         for path in data_files.values():
             args += ["--ro-bind", str(path), str(root / "data" / path.name)]
-        args += ["--remount-ro", str(root / "data"), "--remount-ro", "/", "--chdir", str(root / "work"), "--hostname", "session"]
+        args += ["--tmpfs", str(root / "fonts")]
+        for path in brand_fonts:
+            args += ["--ro-bind", str(path), str(root / "fonts" / path.name)]
+        args += ["--remount-ro", str(root / "data"), "--remount-ro", str(root / "fonts"), "--remount-ro", "/", "--chdir", str(root / "work"), "--hostname", "session"]
         for name, value in env.items():
             args += ["--setenv", name, value]
         return args

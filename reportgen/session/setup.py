@@ -12,7 +12,15 @@ from ..spec import Spec
 RUNTIME = Path(__file__).parent / "runtime.py"
 
 
-def config(spec: Spec, data_dir: Path | str, out_dir: Path | str, *, relative_to: Path | None = None, hosted: bool = False) -> dict[str, Any]:
+def config(
+    spec: Spec,
+    data_dir: Path | str,
+    out_dir: Path | str,
+    *,
+    relative_to: Path | None = None,
+    hosted: bool = False,
+    fonts_dir: Path | str | None = None,
+) -> dict[str, Any]:
     """What the runtime's _setup() needs. Files are named inside data_dir: by their own
     name (the session's DATA_DIR holds each one), or relative to `relative_to`."""
 
@@ -28,8 +36,9 @@ def config(spec: Spec, data_dir: Path | str, out_dir: Path | str, *, relative_to
         "data_dir": str(data_dir),
         "out_dir": str(out_dir),
         "params": spec.params,
-        "style": spec.style.model_dump(mode="json"),
+        "style": {**spec.effective_style.model_dump(mode="json"), "colors": spec.chart_colors},
         "datasets": datasets,
+        "fonts": [str(Path(fonts_dir) / f.name) if fonts_dir else str(f) for f in spec.chart_fonts],
         "hosted": hosted,
     }
 
