@@ -6,8 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-# WeasyPrint's libraries and a font; poppler-utils for pdftotext in the tests; bubblewrap for the sandbox.
-DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils bubblewrap
+# WeasyPrint's libraries and a font; bubblewrap for the sandbox; poppler-utils (pdftotext) and
+# chromium for the tests.
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core bubblewrap poppler-utils chromium
 
 .PHONY: setup system example test test-quick bench clean
 

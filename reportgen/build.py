@@ -287,7 +287,7 @@ def _report(spec: spec_module.Spec, records: list[dict], manifest: dict) -> dict
             "params": spec.params,
             "sandbox": manifest["sandbox"],
             "spec_folder": str(spec.folder),
-            "brand": spec.brand,
+            "brand": spec.brand,  # re-read by `render`, so brand edits show without a build
             "template": spec.output.template,
         },
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -157,16 +158,61 @@ def check(specs, params, debug) -> None:
 @main.command()
 @click.argument("output_dir", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--format", "formats", multiple=True, type=click.Choice(["html", "pdf"]), help="Output format (repeatable); default: what the build wrote.")
+@click.option("--brand", type=click.Path(path_type=Path, exists=True), help="A brand file or folder for the page (charts keep the build's colours).")
+@click.option("--watch", is_flag=True, help="Render again whenever a template, stylesheet or brand file changes; Ctrl-C stops.")
 @debug_option
-def render(output_dir, formats, debug) -> None:
+def render(output_dir, formats, brand, watch, debug) -> None:
     """Re-render report.html/.pdf of a finished build from its saved results; runs no code."""
-    from .outputs import rerender
+    from .outputs import rerender, watched_files
+
+    def once() -> bool:
+        started = time.monotonic()
+        try:
+            written = rerender(output_dir, list(formats) or None, brand)
+        except ReportgenError as exc:
+            _fail(exc, debug)
+            return False
+        click.echo(f"Rendered {', '.join(str(p) for p in written)} in {time.monotonic() - started:.2f}s", err=True)
+        return True
+
+    ok = once()
+    if not watch:
+        sys.exit(EXIT_OK if ok else EXIT_BAD_INPUT)
+    click.echo("Watching the theme and brand files; Ctrl-C stops.", err=True)
+    seen = _stamps(watched_files(output_dir, brand))
+    try:
+        while True:
+            time.sleep(0.3)
+            now = _stamps(watched_files(output_dir, brand))
+            if now != seen:
+                seen = now
+                once()
+    except KeyboardInterrupt:
+        sys.exit(EXIT_OK)
+
+
+def _stamps(paths: list[Path]) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in paths if p.exists()}
+
+
+@main.group()
+def theme() -> None:
+    """Work with the report theme."""
+
+
+@theme.command("export")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite files already there.")
+@debug_option
+def theme_export(directory, force, debug) -> None:
+    """Copy the built-in theme (templates, CSS, brand.yaml) into DIRECTORY to edit."""
+    from .theme import export
 
     try:
-        written = rerender(output_dir, list(formats) or None)
+        written = export(directory, force)
     except ReportgenError as exc:
         sys.exit(_fail(exc, debug))
-    click.echo(f"Rendered {', '.join(str(p) for p in written)}", err=True)
+    click.echo(f"Exported {len(written)} files to {directory}; a templates/ folder next to your spec overrides the built-in theme file by file.", err=True)
 
 
 @main.command()
@@ -183,4 +229,5 @@ def init(directory, debug) -> None:
     for path in created:
         click.echo(f"created {path}", err=True)
     spec = directory / "specs" / "example.yaml"
-    click.echo(f"\nNext: reportgen build {spec}", err=True)
+    click.echo(f"\nNext: reportgen build {spec}\nBrand it: edit {directory / 'templates' / 'brand.yaml'}; "
+               "`reportgen theme export DIR` copies every template.", err=True)

@@ -95,17 +95,38 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def rerender(root: Path, formats: list[str] | None = None) -> list[Path]:
+def rerender(root: Path, formats: list[str] | None = None, brand_path: Path | None = None) -> list[Path]:
     """Render a finished build again from report.json, e.g. after a template edit."""
     root = Path(root)
-    try:
-        report = json.loads((root / "report.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise RenderError(f"{root} holds no finished build (report.json is missing or damaged); run `reportgen build` first.") from None
+    report = _finished(root)
     if formats is None:
         formats = ["html"] + (["pdf"] if (root / "report.pdf").exists() else [])
-    spec_folder = Path(report["build"]["spec_folder"])
-    theme = Theme.for_spec(spec_folder, report["build"]["template"])
-    theme.brand = brand.resolve(report["build"].get("brand"), spec_folder, theme.folders)
+    theme = _theme(report, brand_path)
+    theme.validate()
     RunFolder(root).render(report, theme, formats)
     return [root / f"report.{fmt}" for fmt in formats]
+
+
+def watched_files(root: Path, brand_path: Path | None = None) -> list[Path]:
+    """What a re-render depends on: the theme folders' files and the brand's files."""
+    theme = _theme(_finished(Path(root)), brand_path)
+    files = [p for folder in theme.folders for p in folder.iterdir() if p.is_file()]
+    brand_files = [theme.brand.folder / "brand.yaml"] + theme.brand.font_files()
+    if theme.brand.logo:
+        brand_files.append(theme.brand.folder / theme.brand.logo)
+    return files + brand_files
+
+
+def _finished(root: Path) -> dict:
+    try:
+        return json.loads((root / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise RenderError(f"{root} holds no finished build (report.json is missing or damaged); run `reportgen build` first.") from None
+
+
+def _theme(report: dict, brand_path: Path | None) -> Theme:
+    spec_folder = Path(report["build"]["spec_folder"])
+    theme = Theme.for_spec(spec_folder, report["build"]["template"])
+    chosen = str(Path(brand_path).resolve()) if brand_path else report["build"].get("brand")
+    theme.brand = brand.resolve(chosen, spec_folder, theme.folders)
+    return theme

@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined, TemplateError, TemplateNotFound, TemplateSyntaxError, select_autoescape
 from markupsafe import Markup
 
 from . import atomic, narrative
@@ -65,8 +65,12 @@ class Theme:
                 raise RenderError(f"{exc.filename}:{exc.lineno}: template syntax error: {exc.message}.") from None
 
     def environment(self) -> Environment:
+        # "builtin/<name>" always reaches the built-in theme, so a project's report.html.j2
+        # can {% extends "builtin/report.html.j2" %} and change one block.
+        loader = ChoiceLoader([FileSystemLoader([str(f) for f in self.folders]),
+                               PrefixLoader({"builtin": FileSystemLoader(str(builtin_theme()))})])
         env = Environment(
-            loader=FileSystemLoader([str(f) for f in self.folders]),
+            loader=loader,
             autoescape=select_autoescape(["html", "htm", "xml", "j2"], default_for_string=True),
             undefined=StrictUndefined,
             trim_blocks=True,
@@ -88,6 +92,11 @@ def render_html(report: dict[str, Any], theme: Theme, run_dir: Path) -> str:
         raise RenderError(f"Template {exc.name!r} was not found in the theme folders: {_folders(theme)}.") from None
     except TemplateError as exc:
         raise RenderError(f"{_where(exc, theme)}: template error: {exc.message}. The last good report was kept.") from None
+    except RecursionError:
+        raise RenderError(
+            f"{theme.main}: the templates include or extend each other in a loop. To extend the built-in "
+            'template from a file of the same name, write {% extends "builtin/report.html.j2" %}.'
+        ) from None
 
 
 def write_pdf(html: str, target: Path) -> None:

@@ -69,7 +69,7 @@ def sample_data() -> pd.DataFrame:
 
 
 def scaffold(directory: Path) -> list[Path]:
-    """Create specs/example.yaml, its data, and templates/ with the theme's CSS to edit."""
+    """Create specs/example.yaml, its data, and templates/ with the brand and CSS to edit."""
     directory = Path(directory)
     spec = directory / "specs" / "example.yaml"
     if spec.exists():
@@ -84,10 +84,11 @@ def scaffold(directory: Path) -> list[Path]:
     created.append(data)
     templates = directory / "templates"
     templates.mkdir(exist_ok=True)
-    css = templates / "theme.css"
-    if not css.exists():
-        shutil.copyfile(builtin_theme() / "theme.css", css)
-        created.append(css)
+    for name in ("brand.yaml", "theme.css"):  # the two files a team edits first
+        target = templates / name
+        if not target.exists():
+            shutil.copyfile(builtin_theme() / name, target)
+            created.append(target)
     ignore = directory / ".gitignore"
     if not ignore.exists():
         ignore.write_text("output/\n", encoding="utf-8")
