@@ -48,6 +48,7 @@ def candidates(work: Path) -> dict[str, list]:
         "plain python script (baseline)": [BIN / "python", script],
         "reportgen build --format html": build + ["--format", "html"],
         "reportgen build --format html --format pdf": build + ["--format", "html", "--format", "pdf"],
+        "reportgen render (html + pdf, no build)": [BIN / "reportgen", "render", work / "out", "--format", "html", "--format", "pdf"],
     }
 
 
