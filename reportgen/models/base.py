@@ -63,6 +63,16 @@ class Model(Protocol):
     def write_section(self, task: SectionTask, bench: "Workbench") -> SectionAnswer: ...
 
 
+class OpenAIModel:
+    """What the built-in models share: settings, an `openai` client, a way to tell the user things."""
+
+    execution = "local"
+
+    def __init__(self, settings, client, note: Callable[[str], None] = lambda _: None):
+        self.settings, self.client, self.note = settings, client, note
+        self.provider, self.name = settings.provider, settings.name
+
+
 class Workbench:
     """Runs the model's code in the session and keeps what worked."""
 

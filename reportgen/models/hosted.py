@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..session import setup
-from .base import SectionAnswer, SectionTask, Usage, Workbench
+from .base import OpenAIModel, SectionAnswer, SectionTask, Usage, Workbench
 from .config import ModelSettings, with_retries
 
 DATA = "/mnt/data"
@@ -27,12 +27,11 @@ class ContainerExpired(Exception):
     pass
 
 
-class HostedModel:
+class HostedModel(OpenAIModel):
     execution = "hosted"
 
     def __init__(self, settings: ModelSettings, client, note=lambda _: None):
-        self.settings, self.client, self.note = settings, client, note
-        self.provider, self.name = settings.provider, settings.name
+        super().__init__(settings, client, note)
         self.container: str | None = None
         self.synced = 0  # how much of the local session's history the container has run
         self.syncs = 0

@@ -5,20 +5,14 @@ For servers without the Responses API: Ollama, vLLM, llama.cpp server, Azure and
 
 from __future__ import annotations
 
-from .base import SectionAnswer, SectionTask, Usage, Workbench
-from .config import ModelSettings, with_retries
+from .base import OpenAIModel, SectionAnswer, SectionTask, Usage, Workbench
+from .config import with_retries
 from .prompts import RUN_PYTHON
 
 TOOLS = [{"type": "function", "function": RUN_PYTHON}]
 
 
-class ChatModel:
-    execution = "local"
-
-    def __init__(self, settings: ModelSettings, client, note=lambda _: None):
-        self.settings, self.client, self.note = settings, client, note
-        self.provider, self.name = settings.provider, settings.name
-
+class ChatModel(OpenAIModel):
     def write_section(self, task: SectionTask, bench: Workbench) -> SectionAnswer:
         usage = Usage()
         messages: list[dict] = [{"role": "system", "content": task.instructions}, {"role": "user", "content": task.prompt}]

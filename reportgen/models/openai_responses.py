@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from .base import SectionAnswer, SectionTask, Usage, Workbench
-from .config import ModelSettings, with_retries
+from .base import OpenAIModel, SectionAnswer, SectionTask, Usage, Workbench
+from .config import with_retries
 from .prompts import RUN_PYTHON
 
 TOOLS = [{"type": "function", **RUN_PYTHON}]
 
 
-class ResponsesModel:
-    execution = "local"
-
-    def __init__(self, settings: ModelSettings, client, note=lambda _: None):
-        self.settings, self.client, self.note = settings, client, note
-        self.provider, self.name = settings.provider, settings.name
-
+class ResponsesModel(OpenAIModel):
     def write_section(self, task: SectionTask, bench: Workbench) -> SectionAnswer:
         usage = Usage()
         pending: list[dict] = [{"role": "user", "content": task.prompt}]
