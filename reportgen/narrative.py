@@ -7,17 +7,16 @@ A narrative never carries literal figures: numbers come from `fact()` through fi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 _NUMBER = re.compile(r"(?<![\w.#-])-?\d+(?:[.,]\d+)*%?(?![\w])")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True}).enable("table")
 
 
 def num(value: Any, digits: int | None = None) -> str:
@@ -89,9 +88,16 @@ def render(template: str, facts: dict[str, Any], params: dict[str, Any]) -> str:
         raise NarrativeError(f"the narrative template is invalid{where}: {exc.message}") from None
 
 
+@functools.cache
+def _markdown():
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True}).enable("table")
+
+
 def to_html(markdown: str) -> Markup:
     """Markdown to HTML with raw HTML disabled, so text from a step cannot inject markup."""
-    return Markup(_markdown.render(markdown))
+    return Markup(_markdown().render(markdown))
 
 
 def unbacked_numbers(template: str, facts: dict[str, Any]) -> list[str]:

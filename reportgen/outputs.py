@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from . import atomic, brand
-from .notebook import notebook
 from .plan import Step
 from .errors import RenderError
 from .render import Theme, render_html, write_pdf
@@ -57,6 +56,7 @@ class RunFolder:
 
     def write(self, spec, steps: list[Step], records: list[dict], results: list[StepResult], report: dict, setup_source: str) -> None:
         """Write everything but the rendered report: assets, code, notebook, report.json."""
+        from .notebook import notebook  # nbformat is slow to import; `check` and `render` do without
         code = {"code/00-setup.py": setup_source}
         code.update({f"code/{step.file_name}": (step.code or "").rstrip() + "\n" for step in steps})
         for name, content in {**self._pending, **{k: v.encode() for k, v in code.items()}}.items():
