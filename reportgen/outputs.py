@@ -19,6 +19,7 @@ from .session.base import StepResult
 
 ATTACHMENT_CAP = 50 * 1024 * 1024  # bytes per attached file
 ATTACHMENTS_PER_SECTION = 100
+FIGURES_PER_SECTION = 30  # more would make a report nobody reads, and a slow PDF
 _EXT = {"image/png": "png", "image/svg+xml": "svg"}
 
 
@@ -31,6 +32,11 @@ class RunFolder:
         """The step's outputs as the report stores them; figures and files become pending assets."""
         stem = f"{step.number:02d}-{step.section.id}"
         outputs: list[dict[str, Any]] = []
+        figures = [o for o in result.outputs if o.kind == "figure"]
+        if len(figures) > FIGURES_PER_SECTION:
+            result.notes.append(f"The step made {len(figures)} charts; the first {FIGURES_PER_SECTION} are in the report.")
+            dropped = {id(o) for o in figures[FIGURES_PER_SECTION:]}
+            result.outputs = [o for o in result.outputs if id(o) not in dropped]
         for output in result.outputs:
             if output.kind == "figure":
                 name = f"assets/{stem}-{len(self._figures(stem)) + 1}.{_EXT[output.data['mime']]}"

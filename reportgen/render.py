@@ -124,12 +124,14 @@ def _folders(theme: Theme) -> str:
 
 def _view(section: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     """A section as the templates see it: narrative as HTML, figures as data URIs."""
-    outputs = []
+    outputs, charts = [], 0
     for output in section["outputs"]:
         if output["kind"] == "figure":
+            charts += 1
             data = (run_dir / output["file"]).read_bytes()
             src = f"data:{output['mime']};base64,{base64.b64encode(data).decode('ascii')}"
-            outputs.append({**output, "src": src})
+            alt = output["title"] or f"Chart {charts} of {section['title']}"
+            outputs.append({**output, "src": src, "alt": alt})
         elif output["kind"] == "table":
             outputs.append(_table_view(output))
         elif output["kind"] == "markdown":

@@ -72,3 +72,11 @@ def test_format_cell():
     assert format_cell(0.5, 2) == "0.50"
     assert format_cell(None) == "–"
     assert format_cell("text") == "text"
+
+
+def test_untitled_figures_get_alt_text(tmp_path):
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "c.png").write_bytes(b"\x89PNG fake")
+    figure = {"kind": "figure", "file": "assets/c.png", "mime": "image/png", "title": None}
+    html = render_html(report(outputs=[figure, figure]), Theme([builtin_theme()]), tmp_path)
+    assert 'alt="Chart 1 of One"' in html and 'alt="Chart 2 of One"' in html

@@ -150,11 +150,17 @@ def test_session_sees_only_its_own_processes(sandboxed):
 
 
 def test_monkeypatching_pandas_lasts_for_the_session_only(sandboxed):
+    from reportgen.session.local import LocalSession
+    from reportgen.session.sandbox import Bubblewrap
+
     assert sandboxed.run("pd.DataFrame.sum = lambda self, *a, **k: 'patched'", 10).ok
     assert stdout(sandboxed.run("print(tiny.sum())", 10)) == "patched\n"
     import pandas as pd
 
     assert pd.DataFrame({"a": [1]}).sum()["a"] == 1
+    with LocalSession({}, Bubblewrap()) as fresh:  # the next build's replay
+        fresh.start()
+        assert stdout(fresh.run("import pandas as pd\nprint(pd.DataFrame({'a': [1, 2]}).sum()['a'])", 60)) == "3\n"
 
 
 def test_huge_display_output_is_dropped_and_host_memory_stays_bounded(sandboxed):

@@ -36,3 +36,22 @@ def test_outputs_render_as_inert_text(tmp_path):
     assert "url(http://evil.example/x)" not in html.split("<body")[0]
     assert (tmp_path / "out" / "report.pdf").read_bytes().startswith(b"%PDF")
     assert json.loads((tmp_path / "out" / "run.json").read_text())["status"] == "ok"
+
+
+def test_a_flood_of_charts_is_capped(tmp_path):
+    spec = write_spec(tmp_path, """\
+version: 1
+title: Charts
+style: {dpi: 50, figsize: [2, 1], max_charts: 40}
+datasets: {tiny: {path: data/tiny.csv}}
+sections:
+  - id: many
+    code: |
+      for i in range(40):
+          fig, ax = plt.subplots(); ax.plot([0, i])
+""")
+    done = reportgen("build", spec, "--output", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    section = json.loads((tmp_path / "out" / "run.json").read_text())["sections"][0]
+    assert "The step made 40 charts; the first 30 are in the report." in section["warnings"]
+    assert (tmp_path / "out" / "report.html").read_text().count("<img") == 30
