@@ -37,6 +37,7 @@ test-quick: $(BIN)/reportgen
 	$(BIN)/pytest -q -m "not e2e"
 
 bench: $(BIN)/reportgen
+	$(BIN)/pip install -q -e ".[test,bench]"
 	$(BIN)/python bench/run.py
 
 clean:

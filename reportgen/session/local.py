@@ -58,19 +58,30 @@ class LocalSession:
     # ------------------------------------------------------------ lifetime
 
     def start(self) -> None:
-        from jupyter_client import BlockingKernelClient
+        self.launch()
+        self.connect()
+
+    def launch(self) -> None:
+        """Start the kernel process. Call it from the thread that lives longest: the kernel is
+        killed when the thread that started it ends (PR_SET_PDEATHSIG)."""
         from jupyter_client.connect import write_connection_file
 
         run = self.root / "run"
-        connection = run / f"kernel-{self.restarts}.json"
+        self._connection = run / f"kernel-{self.restarts}.json"
         transport = self.launcher.transport
         ip = str(run / f"ipc-{self.restarts}") if transport == "ipc" else "127.0.0.1"
-        write_connection_file(str(connection), ip=ip, transport=transport)
+        write_connection_file(str(self._connection), ip=ip, transport=transport)
         with open(run / "kernel.log", "ab") as log:
-            self.process = self.launcher.spawn(self.root, connection, self.data_files, log, self.fonts)
+            self.process = self.launcher.spawn(self.root, self._connection, self.data_files, log, self.fonts)
         self._idle_tasks = None
+
+    def connect(self) -> None:
+        """Wait until the launched kernel answers; may run in another thread."""
+        from jupyter_client import BlockingKernelClient
+
+        run = self.root / "run"
         self.client = BlockingKernelClient(context=_bounded_context())
-        self.client.load_connection_file(str(connection))
+        self.client.load_connection_file(str(self._connection))
         self.client.start_channels()
         try:
             self.client.wait_for_ready(timeout=START_TIMEOUT)
