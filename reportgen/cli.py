@@ -96,7 +96,7 @@ class Printer:
 @debug_option
 def build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, as_json, debug) -> None:
     """Build the report for each SPEC."""
-    from .build import BuildOptions, build as run_build, output_dir, require_one_output
+    from .build import BuildOptions, build as run_build, require_one_output
 
     status = EXIT_OK
     try:

@@ -7,16 +7,13 @@ this. Hosted (Code Interpreter) code really runs, in a Jupyter kernel per contai
 
 from __future__ import annotations
 
-import base64
 import json
-import re
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from openai.types import Model

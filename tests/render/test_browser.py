@@ -1,7 +1,6 @@
 """The HTML report in headless Chromium: phone and desktop, offline, nothing broken."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 

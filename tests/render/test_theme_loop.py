@@ -1,6 +1,5 @@
 """The designer's loop: export the theme, edit, render again (or watch) with no build."""
 
-import json
 import subprocess
 import sys
 import time

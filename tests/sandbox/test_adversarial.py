@@ -5,8 +5,6 @@ tricks below are run as they are, unfiltered.
 """
 
 import hashlib
-import os
-import socket
 import time
 from pathlib import Path
 

@@ -1,6 +1,5 @@
 """The local session: a real ipykernel, driven the way a build drives it."""
 
-import json
 import os
 from pathlib import Path
 
