@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import resource
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -113,15 +112,25 @@ def build(spec_path: str | Path, options: BuildOptions | None = None, progress: 
         folder.write(spec, steps, records, results, report, setup.saved(spec))
     folder.render(report, theme, formats, clock)
     manifest["seconds"], manifest["timings"] = clock.total(), clock.laps
-    manifest["memory"] = {"host_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "session_peak_mb": session_peak}
+    manifest["memory"] = {"host_peak_mb": round(peak_mb(), 1), "session_peak_mb": session_peak}
     folder.write_manifest(manifest)
     return manifest
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory in MB. VmHWM, unlike ru_maxrss, is not inherited
+    from the parent across fork and exec, so a build started by a big process reads true."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmHWM:"))
+
+
+PEAK_MB = "next(int(l.split()[1]) / 1024 for l in open('/proc/self/status') if l.startswith('VmHWM:'))"
 
 
 def _peak_mb(session: LocalSession) -> float | None:
     """The session's peak memory so far (None if it cannot tell, e.g. after a crash)."""
     try:
-        return round(int(session.evaluate("__import__('resource').getrusage(__import__('resource').RUSAGE_SELF).ru_maxrss")) / 1024, 1)
+        return round(float(session.evaluate(PEAK_MB)), 1)
     except (ReportgenError, ValueError):
         return None
 

@@ -46,7 +46,7 @@ class FakeOpenAI:
         self.requests: list[tuple[str, str, Any]] = []
         self.faults: deque[Fault] = deque()
         self.conversations: dict[str, str] = {}  # response id -> script key
-        self.containers: dict[str, "Container"] = {}
+        self.containers: dict[str, Any] = {}  # id -> fake_containers.Container
         self.expire_at = 0
         self.responses_seen = 0
         self.lock = threading.Lock()

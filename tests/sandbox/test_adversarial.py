@@ -5,7 +5,6 @@ tricks below are run as they are, unfiltered.
 """
 
 import hashlib
-import time
 from pathlib import Path
 
 import pytest
@@ -91,7 +90,6 @@ def test_links_and_odd_names_in_out_dir_are_not_taken(sandboxed):
 def test_fork_bomb_is_stopped_and_the_host_stays_responsive(sandboxed):
     result = sandboxed.run("import os\nwhile True:\n    os.fork()", 5)
     assert result.status in ("error", "timeout", "crashed")
-    started = time.monotonic()
     after = sandboxed.run("print(len(tiny))", 30)
     assert after.ok and stdout(after) == "5\n"
 
@@ -135,9 +133,10 @@ def test_python_level_tricks_change_nothing_on_the_host(sandboxed):
         "@exec\n"
         "@'import os; os.system(\"touch /tmp/pwned-by-exec\")'.format\n"
         "def _(): pass\n"
-        "print(p.returncode != 0 or out == b'')\n",
+        "print(b'root:' in out)\n",
         10,
     )
+    assert stdout(result) == "False\n"  # /etc/shadow is not there to read
     assert not Path("/pwned-by-mro").exists() and not Path("/tmp/pwned-by-exec").exists()
     assert tree_hash(ROOT) == before
 
