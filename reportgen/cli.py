@@ -7,6 +7,7 @@ Exit statuses: 0 every section ok; 1 the report was written but a section failed
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -54,15 +55,16 @@ def main() -> None:
 
 
 class Printer:
-    """Progress on stderr: one line per section with its time."""
+    """Progress on stderr: one line per section with its time; prefixed when builds run side by side."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "") -> None:
         self.total = 0
-        self.live = sys.stderr.isatty()
+        self.prefix = f"{prefix}: " if prefix else ""
+        self.live = sys.stderr.isatty() and not prefix
 
     def build_started(self, spec, steps) -> None:
         self.total = len(steps)
-        click.echo(f"Building {spec.title!r} ({spec.path.name}): {self.total} sections", err=True)
+        click.echo(f"{self.prefix}Building {spec.title!r} ({spec.path.name}): {self.total} sections", err=True)
 
     def section_started(self, step) -> None:
         if self.live:
@@ -70,7 +72,7 @@ class Printer:
 
     def section_finished(self, step, record) -> None:
         mark = click.style("ok", fg="green") if record["status"] == "ok" else click.style("FAILED", fg="red")
-        line = f"{chr(13) if self.live else ''}  [{step.number}/{self.total}] {step.section.id} {mark} {record['seconds']:.2f}s ({record['source']})"
+        line = f"{chr(13) if self.live else ''}  {self.prefix}[{step.number}/{self.total}] {step.section.id} {mark} {record['seconds']:.2f}s ({record['source']})"
         click.echo(line, err=True)
         if record["status"] != "ok":
             click.echo(f"        {record['error_summary']}", err=True)
@@ -78,7 +80,7 @@ class Printer:
             click.echo(f"        warning: {warning}", err=True)
 
     def note(self, text: str) -> None:
-        click.echo(f"  {text}", err=True)
+        click.echo(f"  {self.prefix}{text}", err=True)
 
 
 @main.command()
@@ -92,19 +94,69 @@ class Printer:
 @click.option("--model", "model", metavar="NAME", help="Model name, overriding the spec's model.name.")
 @click.option("--brand", type=click.Path(path_type=Path, exists=True), help="A brand file or folder to use instead of the spec's.")
 @click.option("--no-sandbox", is_flag=True, help="Run the session without isolation (only for code you trust).")
+@click.option("--only", "only", multiple=True, metavar="KEY=VALUE", help="Build only these matrix variants (repeatable).")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="Builds to run at once; default: the number of CPUs.")
 @click.option("--json", "as_json", is_flag=True, help="Print run.json to stdout.")
 @debug_option
-def build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, as_json, debug) -> None:
-    """Build the report for each SPEC."""
-    from .build import BuildOptions, build as run_build, require_one_output
+def build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, only, jobs, as_json, debug) -> None:
+    """Build the report for each SPEC (one per matrix variant)."""
+    from .build import BuildOptions, require_one_output
+    from .fleet import jobs_for
 
-    status = EXIT_OK
     try:
         require_one_output(list(specs), output)
         options = BuildOptions(formats=list(formats) or None, output=output, params=_params(params), frozen=frozen, no_sandbox=no_sandbox,
                                model=model, refresh=_refresh(refresh), brand=brand)
+        picks = _only(only)
+        planned = [job for spec in specs for job in jobs_for(spec, options, picks)]
     except ReportgenError as exc:
         sys.exit(_fail(exc, debug))
+    if len(planned) > 1 or planned[0].variant is not None:
+        sys.exit(_build_many(planned, jobs or os.cpu_count() or 1, debug))
+    _build_each(specs, options, as_json, debug)
+
+
+def _only(pairs: tuple[str, ...]) -> dict[str, set[str]]:
+    picks: dict[str, set[str]] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise UsageError(f"--only {pair!r}: write it as KEY=VALUE, e.g. --only region=EMEA")
+        picks.setdefault(key.strip(), set()).add(value.strip())
+    return picks
+
+
+def _build_many(planned, workers: int, debug: bool) -> int:
+    """Several builds side by side, then a summary table; the worst exit status wins."""
+    from .fleet import run
+
+    def report(outcome) -> None:
+        name = _job_name(outcome.job)
+        if outcome.status == "error":
+            click.echo(f"{name}: error: {outcome.message}", err=True)
+        else:
+            click.echo(f"{name}: wrote {outcome.output} in {outcome.seconds:.1f}s ({outcome.status})", err=True)
+
+    click.echo(f"Building {len(planned)} reports, {min(workers, len(planned))} at a time", err=True)
+    try:
+        outcomes = run(planned, workers, lambda job: Printer(_job_name(job)), report)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: finished reports are intact; builds not started were skipped.", err=True)
+        return 130
+    click.echo(f"\n{'report':<40} {'status':<8} {'seconds':>8}  output", err=True)
+    for o in outcomes:
+        click.echo(f"{_job_name(o.job):<40} {o.status:<8} {o.seconds:>8.1f}  {o.output or o.message}", err=True)
+    return max((o.exit_code for o in outcomes), default=EXIT_OK)
+
+
+def _job_name(job) -> str:
+    return f"{job.spec.stem}/{job.variant}" if job.variant else job.spec.stem
+
+
+def _build_each(specs, options, as_json: bool, debug: bool) -> None:
+    from .build import build as run_build
+
+    status = EXIT_OK
     for spec in specs:
         try:
             manifest = run_build(spec, options, Printer())

@@ -112,6 +112,11 @@ class OutputConfig(Strict):
     template: str = Field("report.html.j2", description="Main template, looked up in the theme folders.")
 
 
+class MatrixColumn(Strict):
+    dataset: str = Field(description="Dataset whose column lists the values.")
+    column: str
+
+
 class Spec(Strict):
     version: Literal[1]
     title: str
@@ -119,6 +124,9 @@ class Spec(Strict):
     author: str | None = None
     date: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    matrix: dict[str, list[Any] | MatrixColumn] | None = Field(
+        None, description="One report per combination of these parameters' values (a list, or a dataset column)."
+    )
     datasets: dict[str, Dataset] = Field(min_length=1)
     style: Style = Field(default_factory=Style)
     brand: dict[str, Any] | str | None = Field(
@@ -212,6 +220,7 @@ def load(path: str | Path, overrides: dict[str, str] | None = None) -> Spec:
     problems += _check_datasets(spec, locate)
     problems += _check_template(spec, locate)
     problems += _check_brand(spec, locate)
+    problems += _check_matrix(spec, locate)
     if problems:
         raise SpecError(_sorted(problems))
     return spec
@@ -272,6 +281,18 @@ def _check_template(spec: Spec, locate: "_Locator") -> list[Problem]:
         return []
     folders = ", ".join(str(f) for f in theme.folders)
     return [locate.at(("output", "template"), f"template {spec.output.template!r} not found in {folders}")]
+
+
+def _check_matrix(spec: Spec, locate: "_Locator") -> list[Problem]:
+    problems = []
+    for key, source in (spec.matrix or {}).items():
+        if key not in spec.params:
+            problems.append(locate.at(("matrix", key), f"{key!r} is not a parameter{_did_you_mean(key, spec.params)}; declare it under `params:` with a default"))
+        if isinstance(source, MatrixColumn) and source.dataset not in spec.datasets:
+            problems.append(locate.at(("matrix", key, "dataset"), f"no dataset {source.dataset!r}{_did_you_mean(source.dataset, spec.datasets)}"))
+        if isinstance(source, list) and not source:
+            problems.append(locate.at(("matrix", key), "the list of values is empty"))
+    return problems
 
 
 def _check_brand(spec: Spec, locate: "_Locator") -> list[Problem]:

@@ -33,6 +33,7 @@ INTERRUPT_GRACE = 3.0  # seconds a step gets to stop after an interrupt before t
 START_TIMEOUT = 60.0
 STRAY_ALLOWANCE = 32  # extra tasks a step may leave (thread pools of numpy, matplotlib…)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 class LocalSession:
@@ -280,6 +281,9 @@ def _notebook_output(msg: dict) -> dict:
     output = output_from_msg(msg)
     if output.get("output_type") == "error":
         output["traceback"] = [_ANSI.sub("", line) for line in output["traceback"]]
+    text = output.get("data", {}).get("text/plain")
+    if isinstance(text, str):  # "<Legend at 0x7f…>" differs every run; rebuilds should diff clean
+        output["data"]["text/plain"] = _ADDRESS.sub("", text)
     return json.loads(json.dumps(output))
 
 

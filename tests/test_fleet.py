@@ -1,0 +1,108 @@
+"""Recurring reports at scale: matrices, builds side by side, stable output."""
+
+import json
+
+import pytest
+import yaml
+
+from fake_openai import Code, FakeOpenAI, Say
+from support import reportgen, write_spec
+
+pytestmark = pytest.mark.e2e
+
+MATRIX = """\
+version: 1
+title: Region report
+params: {region: North, year: 2026}
+matrix:
+  region: [North, South, East]
+  year: [2025, 2026]
+datasets: {tiny: {path: data/tiny.csv}}
+sections:
+  - id: totals
+    code: |
+      mine = tiny[tiny["region"] == params["region"]]
+      fact("total", mine["amount"].sum() * (2 if params["year"] == 2026 else 1))
+      ax = mine.plot.bar(x="day", y="amount", title=params["region"])
+    narrative: "{{ params.region }} in {{ params.year }}: {{ total | money }}."
+"""
+
+
+def test_matrix_builds_every_variant_side_by_side_with_an_index(tmp_path):
+    spec = write_spec(tmp_path, MATRIX)
+    done = reportgen("build", spec, "--jobs", "2", "--output", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert "Building 6 reports, 2 at a time" in done.stderr
+    expected = {"North-2025": "$220.00", "North-2026": "$440.00", "South-2025": "$125.25", "South-2026": "$250.50",
+                "East-2025": "$310.00", "East-2026": "$620.00"}
+    for variant, money in expected.items():
+        region, year = variant.split("-")
+        html = (tmp_path / "out" / variant / "report.html").read_text()
+        assert f"{region} in {year}: {money}." in html
+        assert json.loads((tmp_path / "out" / variant / "run.json").read_text())["params"] == {"region": region, "year": int(year)}
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert all(f'<a href="{v}/report.html">{v}</a>' in index for v in expected)
+    assert "spec: 6 reports" in index
+
+
+def test_only_and_param_pick_variants(tmp_path):
+    spec = write_spec(tmp_path, MATRIX)
+    done = reportgen("build", spec, "--only", "region=East", "--param", "year=2025", "--output", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["East-2025", "index.html"]
+    bad = reportgen("build", spec, "--only", "country=FR", "--output", tmp_path / "out")
+    assert bad.returncode == 2 and "--only country: not a matrix key of spec.yaml (region, year)." in bad.stderr
+
+
+def test_matrix_values_from_a_dataset_column(tmp_path):
+    text = MATRIX.replace("  region: [North, South, East]\n  year: [2025, 2026]\n", "  region: {dataset: tiny, column: region}\n")
+    spec = write_spec(tmp_path, text)
+    done = reportgen("build", spec, "--output", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["East", "North", "South", "index.html"]
+
+
+def test_a_failing_variant_does_not_stop_the_others(tmp_path):
+    text = MATRIX.replace('      mine = tiny[', '      assert params["region"] != "South", "no data for South"\n      mine = tiny[')
+    spec = write_spec(tmp_path, text)
+    done = reportgen("build", spec, "--jobs", "2", "--output", tmp_path / "out")
+    assert done.returncode == 1
+    statuses = {p.name: json.loads((p / "run.json").read_text())["status"] for p in (tmp_path / "out").iterdir() if p.is_dir()}
+    assert statuses == {"North-2025": "ok", "North-2026": "ok", "South-2025": "failed", "South-2026": "failed",
+                        "East-2025": "ok", "East-2026": "ok"}
+    summary = done.stderr.split("\nreport ")[1]
+    assert "spec/South-2025" in summary and "failed" in summary
+
+
+def test_variants_share_the_lock_so_the_model_writes_once(tmp_path):
+    spec = write_spec(tmp_path, """\
+version: 1
+title: Region report
+params: {region: North}
+matrix: {region: [North, South, East]}
+model: {provider: openai-compatible, name: local-model}
+datasets: {tiny: {path: data/tiny.csv}}
+sections:
+  - id: total
+    question: What did this region sell?
+""")
+    with FakeOpenAI() as fake:
+        fake.on("What did this region sell?",
+                Code('fact("total", tiny.loc[tiny["region"] == params["region"], "amount"].sum())'),
+                Say("{{ params.region }} sold {{ total | money }}."))
+        done = reportgen("build", spec, "--jobs", "2", "--output", tmp_path / "out", env=fake.env())
+        assert done.returncode == 0, done.stderr
+        assert len(fake.model_requests()) == 2
+    assert list(yaml.safe_load((tmp_path / "spec.lock.yaml").read_text())["sections"]) == ["total"]
+    assert "South sold $125.25." in (tmp_path / "out" / "South" / "report.html").read_text()
+
+
+def test_rebuild_with_identical_inputs_is_byte_identical(tmp_path):
+    spec = write_spec(tmp_path, MATRIX)
+    first = tmp_path / "first"
+    second = tmp_path / "second"
+    assert reportgen("build", spec, "--only", "region=North", "--param", "year=2026", "--output", first).returncode == 0
+    assert reportgen("build", spec, "--only", "region=North", "--param", "year=2026", "--output", second).returncode == 0
+    a, b = first / "North-2026", second / "North-2026"
+    for name in ["report.html", "report.ipynb", "code/00-setup.py", "code/01-totals.py", "assets/01-totals-1.png"]:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
