@@ -11,8 +11,7 @@ import hashlib
 import json
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from .render import Theme
 from .session.base import StepResult
 from .session import setup
 from .session.local import LocalSession
+from .session.pool import KernelPool, fresh_session
 from .session.sandbox import Bubblewrap, Limits, Unconfined, launcher
 
 @dataclass
@@ -69,8 +69,11 @@ def load(spec_path: Path, options: BuildOptions) -> tuple[spec_module.Spec, Them
     return spec, theme, lock
 
 
-def build(spec_path: str | Path, options: BuildOptions | None = None, progress: Progress | None = None) -> dict[str, Any]:
-    """Build the report for one spec; return its run manifest."""
+def build(
+    spec_path: str | Path, options: BuildOptions | None = None, progress: Progress | None = None, pool: KernelPool | None = None
+) -> dict[str, Any]:
+    """Build the report for one spec; return its run manifest. With a pool, the session
+    is a warm kernel from it, else a fresh one."""
     options = options or BuildOptions()
     progress = progress or Progress()
     started_at, clock = dt.datetime.now(dt.timezone.utc), Stopwatch()
@@ -82,15 +85,18 @@ def build(spec_path: str | Path, options: BuildOptions | None = None, progress: 
     settings = None if options.frozen else model_config.resolve(spec, os.environ, options.model)
 
     data_files = {name: spec.dataset_path(name) for name in spec.datasets}
-    with LocalSession(data_files, isolation, fonts=spec.chart_fonts) as session:
-        with clock("session start"), ThreadPoolExecutor(1) as pool:
-            # The kernel boots in ~0.5 s; meanwhile the host hashes the data and imports
-            # what it needs later, instead of doing both one after the other.
-            session.launch()
-            booting = pool.submit(session.connect)
-            hashes = {name: _sha256(path) for name, path in data_files.items()}
-            _warm_up_imports()
-            booting.result()
+    hashes: dict[str, str] = {}
+
+    def meanwhile() -> None:
+        # While a kernel boots (~0.5 s) the host hashes the data and imports what it needs
+        # later, instead of doing both one after the other.
+        hashes.update({name: _sha256(path) for name, path in data_files.items()})
+        _warm_up_imports()
+
+    opened = pool.session if pool else fresh_session
+    with ExitStack() as stack:
+        with clock("session start"):
+            session = stack.enter_context(opened(data_files, isolation, spec.chart_fonts, meanwhile))
         with clock("datasets"):
             described = _setup(session, spec)
         schemas = {name: info["columns"] for name, info in described.items()}

@@ -96,9 +96,10 @@ class Printer:
 @click.option("--no-sandbox", is_flag=True, help="Run the session without isolation (only for code you trust).")
 @click.option("--only", "only", multiple=True, metavar="KEY=VALUE", help="Build only these matrix variants (repeatable).")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="Builds to run at once; default: the number of CPUs.")
+@click.option("--fresh-kernels", is_flag=True, help="Start a new kernel for every build instead of reusing warm ones (reset between builds).")
 @click.option("--json", "as_json", is_flag=True, help="Print run.json to stdout.")
 @debug_option
-def build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, only, jobs, as_json, debug) -> None:
+def build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, only, jobs, fresh_kernels, as_json, debug) -> None:
     """Build the report for each SPEC (one per matrix variant)."""
     from .build import BuildOptions, require_one_output
     from .fleet import jobs_for
@@ -112,7 +113,7 @@ def build(specs, formats, output, params, frozen, refresh, model, brand, no_sand
     except ReportgenError as exc:
         sys.exit(_fail(exc, debug))
     if len(planned) > 1 or planned[0].variant is not None:
-        sys.exit(_build_many(planned, jobs or os.cpu_count() or 1, debug))
+        sys.exit(_build_many(planned, jobs or os.cpu_count() or 1, not fresh_kernels))
     _build_each(specs, options, as_json, debug)
 
 
@@ -126,7 +127,7 @@ def _only(pairs: tuple[str, ...]) -> dict[str, set[str]]:
     return picks
 
 
-def _build_many(planned, workers: int, debug: bool) -> int:
+def _build_many(planned, workers: int, warm: bool) -> int:
     """Several builds side by side, then a summary table; the worst exit status wins."""
     from .fleet import run
 
@@ -139,7 +140,7 @@ def _build_many(planned, workers: int, debug: bool) -> int:
 
     click.echo(f"Building {len(planned)} reports, {min(workers, len(planned))} at a time", err=True)
     try:
-        outcomes = run(planned, workers, lambda job: Printer(_job_name(job)), report)
+        outcomes = run(planned, workers, lambda job: Printer(_job_name(job)), report, warm)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: finished reports are intact; builds not started were skipped.", err=True)
         return 130

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from . import atomic, spec as spec_module
 from .build import BuildOptions, build, output_dir
 from .errors import ReportgenError, UsageError
+from .session.pool import KernelPool
 
 
 @dataclass
@@ -87,8 +88,13 @@ def _slug(value: Any) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", str(value)).strip("-") or "blank"
 
 
-def run(jobs: list[Job], workers: int, progress: Callable[[Job], Any], report: Callable[[Outcome], None]) -> list[Outcome]:
+def run(
+    jobs: list[Job], workers: int, progress: Callable[[Job], Any], report: Callable[[Outcome], None], warm: bool = True
+) -> list[Outcome]:
     """Run the jobs, `workers` at a time; one job's failure never stops the others.
+
+    With `warm`, builds reuse kernels from a pool (reset between builds) instead of
+    starting one each.
 
     Each spec's first job runs before the rest of that spec's jobs, so code the model
     writes for it is in the lock file before the others replay it.
@@ -98,11 +104,12 @@ def run(jobs: list[Job], workers: int, progress: Callable[[Job], Any], report: C
         first.setdefault(job.spec, job)
     outcomes: list[Outcome] = []
     stop = threading.Event()
+    kernels = KernelPool(workers) if warm else None
 
     def one(job: Job) -> Outcome:
         if stop.is_set():
             return Outcome(job, "error", 0.0, None, "not started: the run was interrupted", 130)
-        outcome = _build(job, progress(job))
+        outcome = _build(job, progress(job), kernels)
         report(outcome)
         return outcome
 
@@ -117,6 +124,9 @@ def run(jobs: list[Job], workers: int, progress: Callable[[Job], Any], report: C
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+        finally:
+            if kernels:
+                kernels.close()  # from a worker thread's pool: still alive here
     order = {id(job): i for i, job in enumerate(jobs)}
     outcomes.sort(key=lambda o: order[id(o.job)])
     for root in {job.matrix_root for job in jobs if job.matrix_root is not None}:
@@ -124,10 +134,10 @@ def run(jobs: list[Job], workers: int, progress: Callable[[Job], Any], report: C
     return outcomes
 
 
-def _build(job: Job, progress) -> Outcome:
+def _build(job: Job, progress, kernels: KernelPool | None = None) -> Outcome:
     started = time.monotonic()
     try:
-        manifest = build(job.spec, job.options, progress)
+        manifest = build(job.spec, job.options, progress, kernels)
     except ReportgenError as exc:
         return Outcome(job, "error", time.monotonic() - started, None, str(exc), exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - a bug in one build must not stop the others

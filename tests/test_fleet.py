@@ -106,3 +106,26 @@ def test_rebuild_with_identical_inputs_is_byte_identical(tmp_path):
     a, b = first / "North-2026", second / "North-2026"
     for name in ["report.html", "report.ipynb", "code/00-setup.py", "code/01-totals.py", "assets/01-totals-1.png"]:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_warm_kernels_start_each_build_with_a_fresh_namespace_and_empty_out_dir(tmp_path):
+    spec = write_spec(tmp_path, """\
+version: 1
+title: Reuse
+params: {region: North}
+matrix: {region: [North, South, East]}
+datasets: {tiny: {path: data/tiny.csv}}
+sections:
+  - id: leak
+    code: |
+      fact("leaked", "marker" in globals())
+      fact("files", len(list(OUT_DIR.iterdir())))
+      marker = params["region"]
+      (OUT_DIR / f"{marker}.txt").write_text(marker)
+""")
+    done = reportgen("build", spec, "--jobs", "1", "--output", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    for region in ("North", "South", "East"):
+        run = json.loads((tmp_path / "out" / region / "run.json").read_text())
+        assert run["sections"][0]["facts"] == {"leaked": False, "files": 0}
+        assert [p.name for p in (tmp_path / "out" / region / "assets" / "files").iterdir()] == [f"{region}.txt"]

@@ -117,6 +117,25 @@ class LocalSession:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def reset(self) -> None:
+        """A fresh namespace and empty OUT_DIR, keeping the imports: the next build starts warm.
+
+        Imported modules stay as they are, monkeypatches included; that is the price of a
+        warm kernel, paid only between builds of one `reportgen build` run.
+        """
+        if not self.alive():
+            self.close()
+            self.start()
+        elif not self._execute("_reset()", timeout=60).ok:
+            self.restart()
+        self._history = []
+        for entry in self.out_dir.iterdir():
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+
+    def warm_up(self) -> None:
+        """Import what every build needs, so the first build in this kernel starts warm too."""
+        self._execute("import matplotlib\nmatplotlib.use('Agg')\nimport numpy, pandas, matplotlib.pyplot", timeout=120)
+
     def restart(self) -> None:
         """Start a fresh kernel and re-run what had succeeded, to restore the state."""
         self.close()

@@ -224,6 +224,7 @@ def _cap_output(shell):
         capped = _CappedStream(getattr(sys, name))
         setattr(sys, name, capped)
         shell.events.register("pre_run_cell", capped.reset)
+        _STATE.setdefault("callbacks", []).append(("pre_run_cell", capped.reset))
 
 
 def _setup(config, namespace):
@@ -249,6 +250,7 @@ def _setup(config, namespace):
         shell = None
     if shell is not None:
         shell.events.register("post_run_cell", _capture_open_figures)
+        _STATE["callbacks"] = [("post_run_cell", _capture_open_figures)]
         _cap_output(shell)
 
 
@@ -299,3 +301,22 @@ def _variables(limit=40):
             text = f"{type(value).__name__} = {repr(value)[:60]}"
         lines.append(f"{name}: {text}")
     return "\n".join(lines[:limit])
+
+
+def _reset():
+    """Back to a fresh namespace with the same imports, for the next build in a warm kernel."""
+    import os
+    import shutil
+    import sys
+
+    shell = get_ipython()  # noqa: F821 - defined in a kernel
+    for event, callback in _STATE.get("callbacks", []):
+        shell.events.unregister(event, callback)
+    for name in ("stdout", "stderr"):
+        while isinstance(getattr(sys, name), _CappedStream):
+            setattr(sys, name, getattr(sys, name)._stream)
+    plt.close("all")
+    for entry in os.scandir("."):
+        if entry.name != ".matplotlib":
+            shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.remove(entry.path)
+    shell.run_line_magic("reset", "-f")

@@ -59,7 +59,7 @@ def minimal_env(home: Path, mpl_config: Path) -> dict[str, str]:
     }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Limits:
     memory: int = 4 * 1024**3  # bytes of address space
     file_size: int = FILE_SIZE_LIMIT
