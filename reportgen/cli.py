@@ -96,10 +96,12 @@ class Printer:
 @click.option("--no-sandbox", is_flag=True, help="Run the session without isolation (only for code you trust).")
 @click.option("--only", "only", multiple=True, metavar="KEY=VALUE", help="Build only these matrix variants (repeatable).")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="Builds to run at once; default: the number of CPUs.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", help="Where builds run: here, or on a Dask cluster.")
+@click.option("--scheduler", metavar="ADDRESS", help="The Dask scheduler, e.g. tcp://host:8786 (with --executor dask).")
 @click.option("--fresh-kernels", is_flag=True, help="Start a new kernel for every build instead of reusing warm ones (reset between builds).")
 @click.option("--json", "as_json", is_flag=True, help="Print run.json to stdout.")
 @debug_option
-def build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, only, jobs, fresh_kernels, as_json, debug) -> None:
+def build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, only, jobs, executor, scheduler, fresh_kernels, as_json, debug) -> None:
     """Build the report for each SPEC (one per matrix variant)."""
     from .build import BuildOptions, require_one_output
     from .fleet import jobs_for
@@ -110,8 +112,12 @@ def build(specs, formats, output, params, frozen, refresh, model, brand, no_sand
                                model=model, refresh=_refresh(refresh), brand=brand)
         picks = _only(only)
         planned = [job for spec in specs for job in jobs_for(spec, options, picks)]
+        if executor == "dask" and not scheduler:
+            raise UsageError("--executor dask needs --scheduler tcp://HOST:8786 (the address `dask scheduler` prints).")
     except ReportgenError as exc:
         sys.exit(_fail(exc, debug))
+    if executor == "dask":
+        sys.exit(_build_many(planned, jobs or os.cpu_count() or 1, not fresh_kernels, scheduler))
     if len(planned) > 1 or planned[0].variant is not None:
         sys.exit(_build_many(planned, jobs or os.cpu_count() or 1, not fresh_kernels))
     _build_each(specs, options, as_json, debug)
@@ -127,9 +133,10 @@ def _only(pairs: tuple[str, ...]) -> dict[str, set[str]]:
     return picks
 
 
-def _build_many(planned, workers: int, warm: bool) -> int:
-    """Several builds side by side, then a summary table; the worst exit status wins."""
-    from .fleet import run
+def _build_many(planned, workers: int, warm: bool, scheduler: str | None = None) -> int:
+    """Several builds side by side (here, or on a Dask cluster), then a summary table; the
+    worst exit status wins."""
+    from .fleet import run, run_dask
 
     def report(outcome) -> None:
         name = _job_name(outcome.job)
@@ -138,9 +145,15 @@ def _build_many(planned, workers: int, warm: bool) -> int:
         else:
             click.echo(f"{name}: wrote {outcome.output} in {outcome.seconds:.1f}s ({outcome.status})", err=True)
 
-    click.echo(f"Building {len(planned)} reports, {min(workers, len(planned))} at a time", err=True)
     try:
-        outcomes = run(planned, workers, lambda job: Printer(_job_name(job)), report, warm)
+        if scheduler:
+            click.echo(f"Building {len(planned)} reports on the Dask cluster at {scheduler}", err=True)
+            outcomes = run_dask(planned, scheduler, lambda job: Printer(_job_name(job)), report)
+        else:
+            click.echo(f"Building {len(planned)} reports, {min(workers, len(planned))} at a time", err=True)
+            outcomes = run(planned, workers, lambda job: Printer(_job_name(job)), report, warm)
+    except ReportgenError as exc:
+        return _fail(exc, False)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: finished reports are intact; builds not started were skipped.", err=True)
         return 130

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import re
 import threading
 import time
@@ -165,3 +166,80 @@ def write_index(root: Path, outcomes: list[Outcome]) -> None:
         f"<tbody>{''.join(rows)}</tbody></table></body></html>\n"
     )
     atomic.write_text(root / "index.html", html)
+
+
+# ---------------------------------------------------------------- Dask
+
+
+def run_dask(jobs: list[Job], scheduler: str, progress: Callable[[Job], Any], report: Callable[[Outcome], None]) -> list[Outcome]:
+    """Send builds to a Dask cluster; each worker builds in its own sandbox and sends the files back.
+
+    Each spec's first build runs here, so any code the model must write is in the lock
+    file before the workers replay it (they never call a model: they build --frozen).
+    Workers need the project at the same path (a shared file system or a checkout).
+    """
+    try:
+        from distributed import Client, as_completed as dask_completed
+    except ImportError:
+        raise UsageError("--executor dask needs Dask: pip install 'dask[distributed]'.") from None
+    first = {}
+    for job in jobs:
+        first.setdefault(job.spec, job)
+    outcomes = run(list(first.values()), len(first), progress, report)
+    rest = [job for job in jobs if job not in first.values()]
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"Cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    with client:
+        futures = {client.submit(remote_build, job, pure=False): job for job in rest}
+        for future in dask_completed(futures):
+            job = futures[future]
+            try:
+                outcome = _unpack(job, *future.result())
+            except Exception as exc:  # noqa: BLE001 - a lost worker fails that build only
+                outcome = Outcome(job, "error", 0.0, None, f"the Dask worker failed: {type(exc).__name__}: {exc}", 2)
+            report(outcome)
+            outcomes.append(outcome)
+    order = {id(job): i for i, job in enumerate(jobs)}
+    outcomes.sort(key=lambda o: order[id(o.job)])
+    for root in {job.matrix_root for job in jobs if job.matrix_root is not None}:
+        write_index(root, [o for o in outcomes if o.job.matrix_root == root])
+    return outcomes
+
+
+_WORKER_KERNELS: KernelPool | None = None
+
+
+def remote_build(job: Job) -> tuple[Outcome, dict[str, bytes]]:
+    """On a Dask worker: build into a scratch folder, return the outcome and the files."""
+    import shutil
+    import tempfile
+
+    global _WORKER_KERNELS
+    if _WORKER_KERNELS is None:
+        _WORKER_KERNELS = KernelPool(1)  # warm kernels, reused by this worker's builds
+    scratch = Path(tempfile.mkdtemp(prefix="reportgen-dask-"))
+    try:
+        local = dataclasses.replace(job, options=dataclasses.replace(job.options, output=scratch, frozen=True))
+        outcome = _build(local, None, _WORKER_KERNELS)
+        files = {p.relative_to(scratch).as_posix(): p.read_bytes() for p in scratch.rglob("*") if p.is_file()}
+        return outcome, files
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _unpack(job: Job, outcome: Outcome, files: dict[str, bytes]) -> Outcome:
+    """Write a worker's files into the job's output folder, replacing the last build's."""
+    target = Path(job.options.output or output_dir(spec_module.load(job.spec, job.options.params), job.options))
+    for name, data in files.items():
+        if name == "run.json":
+            manifest = json.loads(data)
+            manifest["output"] = str(target)
+            data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
+        atomic.write_bytes(target / name, data)
+    for stale in sorted(target.rglob("*"), reverse=True):
+        name = stale.relative_to(target).as_posix()
+        if stale.is_file() and name not in files and name.split("/")[0] in ("assets", "code"):
+            stale.unlink()
+    return dataclasses.replace(outcome, job=job, output=target if outcome.output else None)

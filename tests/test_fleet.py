@@ -129,3 +129,30 @@ sections:
         run = json.loads((tmp_path / "out" / region / "run.json").read_text())
         assert run["sections"][0]["facts"] == {"leaked": False, "files": 0}
         assert [p.name for p in (tmp_path / "out" / region / "assets" / "files").iterdir()] == [f"{region}.txt"]
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_dask_workers_build_variants_and_send_the_files_back(tmp_path, dask_cluster):
+    spec = write_spec(tmp_path, MATRIX)
+    done = reportgen("build", spec, "--executor", "dask", "--scheduler", dask_cluster, "--output", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert f"Building 6 reports on the Dask cluster at {dask_cluster}" in done.stderr
+    for variant, money in {"South-2025": "$125.25", "East-2026": "$620.00"}.items():
+        region, year = variant.split("-")
+        assert f"{region} in {year}: {money}." in (tmp_path / "out" / variant / "report.html").read_text()
+        run = json.loads((tmp_path / "out" / variant / "run.json").read_text())
+        assert run["output"] == str(tmp_path / "out" / variant) and run["status"] == "ok"
+    assert "East-2026/report.html" in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_dask_without_a_reachable_scheduler_is_bad_usage(tmp_path):
+    spec = write_spec(tmp_path, MATRIX)
+    missing = reportgen("build", spec, "--executor", "dask", "--output", tmp_path / "out")
+    assert missing.returncode == 2 and "--executor dask needs --scheduler tcp://HOST:8786" in missing.stderr
