@@ -156,3 +156,25 @@ def test_dask_without_a_reachable_scheduler_is_bad_usage(tmp_path):
     spec = write_spec(tmp_path, MATRIX)
     missing = reportgen("build", spec, "--executor", "dask", "--output", tmp_path / "out")
     assert missing.returncode == 2 and "--executor dask needs --scheduler tcp://HOST:8786" in missing.stderr
+
+
+def test_ctrl_c_stops_the_run_and_keeps_finished_reports(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    text = MATRIX.replace('      mine = tiny[', '      import time; time.sleep(0 if params["region"] == "North" else 6)\n      mine = tiny[')
+    spec = write_spec(tmp_path, text)
+    run = subprocess.Popen([sys.executable, "-m", "reportgen", "build", spec, "--jobs", "1", "--output", tmp_path / "out"],
+                           stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (tmp_path / "out" / "North-2025" / "report.html").exists():
+        time.sleep(0.2)
+    time.sleep(1)
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 130
+    assert "interrupted: finished reports are intact; builds not started were skipped." in stderr
+    assert "North in 2025: $220.00." in (tmp_path / "out" / "North-2025" / "report.html").read_text()
+    assert not (tmp_path / "out" / "East-2026").exists()
