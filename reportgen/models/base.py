@@ -98,8 +98,9 @@ class Workbench:
             return 'The arguments must be JSON like {"code": "print(1)"}.'
         return self.run_code(code)
 
-    def run_code(self, code: str) -> str:
-        self.attempts += 1
+    def run_code(self, code: str, attempt: bool = True) -> str:
+        """Run code in the session; `attempt=False` for checks that are not the model's tries."""
+        self.attempts += attempt
         result = self._run(code)
         if result.ok:
             self.codes.append(code)

@@ -82,8 +82,7 @@ class HostedModel(OpenAIModel):
         if not calls:
             return "No code ran successfully in the container. Run code that answers the question with the python tool."
         bench.codes, bench.results = [], []
-        report = bench.run_code("\n\n".join(calls))
-        bench.attempts -= 1  # the replay is a check, not one of the model's attempts
+        report = bench.run_code("\n\n".join(calls), attempt=False)
         if not bench.codes:
             return ("The code ran in your container but fails when replayed on its own in a fresh copy of the "
                     f"session (keep everything it needs in the code):\n{report}")
