@@ -104,7 +104,7 @@ def build(
         writer = SectionWriter(spec, settings, lock, session, progress.note) if settings else None
         if writer and any(step.source == "model" for step in steps):
             with clock("model check"):
-                writer.model  # fail on a bad key, name or server before any section runs
+                writer.check()
         progress.build_started(spec, steps)
         with clock("sections"):
             records, results = _run_steps(spec, steps, session, folder, progress, writer)

@@ -42,11 +42,16 @@ class SectionWriter:
 
     @property
     def model(self) -> Model:
+        """The model, made (and checked with one request) on first use."""
         if self._model is None:
             self._model = make_model(self.settings, self.note)
             if hasattr(self._model, "bind"):
                 self._model.bind(self.spec, self.session)
         return self._model
+
+    def check(self) -> None:
+        """Fail now on a bad key, model name or server, before any section runs."""
+        self.model  # noqa: B018 - making the model is the check
 
     def write(self, step: Step, facts: dict[str, Any], repair: tuple[str, str] | None = None) -> tuple[StepResult, dict]:
         """Have the model answer the step's question; on success the lock entry is saved at once."""
