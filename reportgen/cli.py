@@ -104,7 +104,7 @@ class Printer:
 def build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, only, jobs, executor, scheduler, fresh_kernels, as_json, debug) -> None:
     """Build the report for each SPEC (one per matrix variant)."""
     from .build import BuildOptions, require_one_output
-    from .fleet import jobs_for
+    from .fleet import check_outputs, jobs_for
 
     try:
         require_one_output(list(specs), output)
@@ -112,6 +112,7 @@ def build(specs, formats, output, params, frozen, refresh, model, brand, no_sand
                                model=model, refresh=_refresh(refresh), brand=brand)
         picks = _only(only)
         planned = [job for spec in specs for job in jobs_for(spec, options, picks)]
+        check_outputs(planned)
         if executor == "dask" and not scheduler:
             raise UsageError("--executor dask needs --scheduler tcp://HOST:8786 (the address `dask scheduler` prints).")
     except ReportgenError as exc:

@@ -73,6 +73,16 @@ def jobs_for(spec_path: Path, options: BuildOptions, only: dict[str, set[str]]) 
     return jobs
 
 
+def check_outputs(jobs: list[Job]) -> None:
+    """Two builds must never write into the same folder."""
+    seen: dict[Path, Job] = {}
+    for job in jobs:
+        folder = Path(job.options.output or output_dir(spec_module.load(job.spec, job.options.params), job.options)).resolve()
+        if folder in seen:
+            raise UsageError(f"{seen[folder].spec} and {job.spec} would both write to {folder}; give one of them `output: {{dir: …}}`.")
+        seen[folder] = job
+
+
 def _values(spec: spec_module.Spec, source: Any) -> list[Any]:
     if isinstance(source, list):
         return source

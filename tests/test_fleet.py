@@ -178,3 +178,21 @@ def test_ctrl_c_stops_the_run_and_keeps_finished_reports(tmp_path):
     assert "interrupted: finished reports are intact; builds not started were skipped." in stderr
     assert "North in 2025: $220.00." in (tmp_path / "out" / "North-2025" / "report.html").read_text()
     assert not (tmp_path / "out" / "East-2026").exists()
+
+
+def test_two_specs_may_not_share_an_output_folder(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        write_spec(tmp_path / name, MATRIX.replace("matrix:\n  region: [North, South, East]\n  year: [2025, 2026]\n", ""), "q.yaml")
+    done = reportgen("build", "a/q.yaml", "b/q.yaml", cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"a/q.yaml and b/q.yaml would both write to {tmp_path / 'output' / 'q'}; give one of them `output: {{dir: …}}`." in done.stderr
+    assert not (tmp_path / "output").exists()
+
+
+def test_several_specs_build_side_by_side(tmp_path):
+    for name in ("east", "west"):
+        write_spec(tmp_path, MATRIX.replace("matrix:\n  region: [North, South, East]\n  year: [2025, 2026]\n", ""), f"{name}.yaml")
+    done = reportgen("build", "east.yaml", "west.yaml", "--jobs", "2", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "output" / "east" / "report.html").exists() and (tmp_path / "output" / "west" / "report.html").exists()
