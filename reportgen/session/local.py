@@ -80,16 +80,35 @@ class LocalSession:
         """Wait until the launched kernel answers; may run in another thread."""
         from jupyter_client import BlockingKernelClient
 
-        run = self.root / "run"
         self.client = BlockingKernelClient(context=_bounded_context())
         self.client.load_connection_file(str(self._connection))
         self.client.start_channels()
-        try:
-            self.client.wait_for_ready(timeout=START_TIMEOUT)
-        except RuntimeError as exc:
-            log = (run / "kernel.log").read_text(errors="replace")[-2000:]
-            self.close()
-            raise SessionError(f"The session's Python kernel did not start: {exc}\n{log}".strip()) from None
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._answers_kernel_info():
+            if not self.alive() or time.monotonic() > deadline:
+                log = (self.root / "run" / "kernel.log").read_text(errors="replace")[-2000:]
+                status = "died" if not self.alive() else f"did not answer within {START_TIMEOUT:g} s"
+                self.close()
+                raise SessionError(f"The session's Python kernel {status}.\n{log}".strip())
+
+    def _answers_kernel_info(self) -> bool:
+        """Ask for kernel_info; ready once the reply AND its idle status arrive, which proves
+        the output channel is subscribed (else the first step's output could be lost).
+        Faster than jupyter_client's wait_for_ready, which then idles 0.2 s on that channel."""
+        msg_id = self.client.kernel_info()
+        replied = idle = False
+        until = time.monotonic() + 0.5
+        while time.monotonic() < until and not (replied and idle):
+            try:
+                msg = self.client.get_iopub_msg(timeout=0.02)
+                idle = idle or (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
+                                and msg["content"]["execution_state"] == "idle")
+            except queue.Empty:
+                pass
+            replied = replied or self._replied(msg_id)
+            if not self.alive():
+                return False
+        return replied and idle
 
     def close(self) -> None:
         if self.client is not None:
