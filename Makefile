@@ -25,6 +25,7 @@ $(BIN)/reportgen: pyproject.toml | system
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python -m compileall -q reportgen  # an editable install is not byte-compiled
 	touch $@
 
 example: $(BIN)/reportgen
