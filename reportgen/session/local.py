@@ -15,7 +15,9 @@ import json
 import os
 import queue
 import re
+import secrets
 import shutil
+import socket
 import signal
 import subprocess
 import tempfile
@@ -65,13 +67,11 @@ class LocalSession:
     def launch(self) -> None:
         """Start the kernel process. Call it from the thread that lives longest: the kernel is
         killed when the thread that started it ends (PR_SET_PDEATHSIG)."""
-        from jupyter_client.connect import write_connection_file
-
         run = self.root / "run"
         self._connection = run / f"kernel-{self.restarts}.json"
         transport = self.launcher.transport
         ip = str(run / f"ipc-{self.restarts}") if transport == "ipc" else "127.0.0.1"
-        write_connection_file(str(self._connection), ip=ip, transport=transport)
+        _write_connection_file(self._connection, ip, transport)
         with open(run / "kernel.log", "ab") as log:
             self.process = self.launcher.spawn(self.root, self._connection, self.data_files, log, self.fonts)
         self._idle_tasks = None
@@ -96,19 +96,22 @@ class LocalSession:
         the output channel is subscribed (else the first step's output could be lost).
         Faster than jupyter_client's wait_for_ready, which then idles 0.2 s on that channel."""
         msg_id = self.client.kernel_info()
-        replied = idle = False
-        until = time.monotonic() + 0.5
-        while time.monotonic() < until and not (replied and idle):
+        idle, replied_at = False, None
+        until = time.monotonic() + 1.0
+        while time.monotonic() < until and not (replied_at and idle):
             try:
-                msg = self.client.get_iopub_msg(timeout=0.02)
+                msg = self.client.get_iopub_msg(timeout=0.01)
                 idle = idle or (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
                                 and msg["content"]["execution_state"] == "idle")
             except queue.Empty:
                 pass
-            replied = replied or self._replied(msg_id)
+            if replied_at is None and self._replied(msg_id):
+                replied_at = time.monotonic()
+            if replied_at and not idle and time.monotonic() - replied_at > 0.05:
+                return False  # the output channel was not subscribed yet: ask again
             if not self.alive():
                 return False
-        return replied and idle
+        return bool(replied_at and idle)
 
     def close(self) -> None:
         if self.client is not None:
@@ -255,6 +258,27 @@ class LocalSession:
     def _interrupt(self) -> None:
         msg = self.client.session.msg("interrupt_request", content={})
         self.client.control_channel.send(msg)
+
+
+CHANNELS = ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")
+
+
+def _write_connection_file(path: Path, ip: str, transport: str) -> None:
+    """The kernel's connection file, written here rather than with jupyter_client so the
+    kernel can start before that (slow to import) library is loaded."""
+    if transport == "ipc":
+        ports = list(range(1, len(CHANNELS) + 1))  # ipc "ports" only name the socket files
+    else:
+        sockets = [socket.socket() for _ in CHANNELS]
+        for sock in sockets:
+            sock.bind((ip, 0))
+        ports = [sock.getsockname()[1] for sock in sockets]
+        for sock in sockets:
+            sock.close()
+    info = {**dict(zip(CHANNELS, ports)), "ip": ip, "key": secrets.token_hex(32), "transport": transport,
+            "signature_scheme": "hmac-sha256", "kernel_name": ""}
+    path.write_text(json.dumps(info))
+    path.chmod(0o600)
 
 
 def _bounded_context():
