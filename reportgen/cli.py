@@ -64,7 +64,7 @@ class Printer:
 
     def build_started(self, spec, steps) -> None:
         self.total = len(steps)
-        click.echo(f"{self.prefix}Building {spec.title!r} ({spec.path.name}): {self.total} sections", err=True)
+        click.echo(f"{self.prefix}Building {spec.title!r} ({spec.path.name}): {_count(self.total, 'section')}", err=True)
 
     def section_started(self, step) -> None:
         if self.live:
@@ -122,6 +122,10 @@ def build(specs, formats, output, params, frozen, refresh, model, brand, no_sand
     if len(planned) > 1 or planned[0].variant is not None:
         sys.exit(_build_many(planned, jobs or os.cpu_count() or 1, not fresh_kernels))
     _build_each(specs, options, as_json, debug)
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _only(pairs: tuple[str, ...]) -> dict[str, set[str]]:
@@ -218,7 +222,8 @@ def check(specs, params, debug) -> None:
         except ReportgenError as exc:
             status = max(status, _fail(exc, debug))
             continue
-        click.echo(f"{path}: ok ({len(spec.sections)} sections, {len(spec.datasets)} datasets, {len(lock.sections)} lock entries)", err=True)
+        counts = _count(len(spec.sections), "section"), _count(len(spec.datasets), "dataset"), _count(len(lock.sections), "lock entry", "lock entries")
+        click.echo(f"{path}: ok ({', '.join(counts)})", err=True)
     sys.exit(status)
 
 

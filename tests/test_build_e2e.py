@@ -175,7 +175,7 @@ def test_bad_spec_exits_2_with_positions_and_nothing_written(tmp_path):
 
 def test_check_validates_without_running(tmp_path):
     ok = reportgen("check", ROOT / "specs" / "q3.yaml")
-    assert ok.returncode == 0 and "q3.yaml: ok (7 sections, 1 datasets, 4 lock entries)" in ok.stderr
+    assert ok.returncode == 0 and "q3.yaml: ok (7 sections, 1 dataset, 4 lock entries)" in ok.stderr
     bad = reportgen("check", SPECS / "bad" / "unknown_key.yaml")
     assert bad.returncode == 2 and "unknown key 'titel' (did you mean 'title'?)" in bad.stderr
 
