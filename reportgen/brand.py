@@ -7,8 +7,6 @@ theme's default). The spec's `style:` still overrides chart details it sets expl
 
 from __future__ import annotations
 
-import base64
-import mimetypes
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +15,7 @@ from markupsafe import Markup
 from pydantic import Field, ValidationError, field_validator
 
 from .errors import SpecError, Problem
+from .inline import file_uri
 from .spec import Strict, Style, _COLOR
 
 FONT_FORMATS = {".ttf": "truetype", ".otf": "opentype", ".woff": "woff", ".woff2": "woff2"}
@@ -93,7 +92,7 @@ class Brand(Strict):
     def logo_uri(self) -> str | None:
         if not self.logo:
             return None
-        return _data_uri(self.folder / self.logo)
+        return file_uri(self.folder / self.logo)
 
     def font_faces(self) -> Markup:
         """@font-face rules with the font files inlined, so HTML and PDF carry them."""
@@ -106,16 +105,9 @@ class Brand(Strict):
                 fmt = FONT_FORMATS.get(path.suffix.lower(), "truetype")
                 rules.append(
                     f'@font-face {{ font-family: "{font.family}"; font-weight: {weight}; font-style: {style}; '
-                    f'src: url("{_data_uri(path)}") format("{fmt}"); }}'
+                    f'src: url("{file_uri(path)}") format("{fmt}"); }}'
                 )
         return Markup("\n".join(rules))
-
-
-def _data_uri(path: Path) -> str:
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    if path.suffix.lower() == ".svg":
-        mime = "image/svg+xml"
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
 def resolve(value: dict | str | None, spec_folder: Path, theme_folders: list[Path]) -> Brand:

@@ -29,7 +29,7 @@ from .session.pool import KernelPool
 class Job:
     spec: Path
     variant: str | None  # None for a spec without a matrix
-    options: BuildOptions
+    options: BuildOptions  # options.output is always set: the folder this job writes
     matrix_root: Path | None = None  # where the variants' index page goes
 
 
@@ -49,7 +49,7 @@ def jobs_for(spec_path: Path, options: BuildOptions, only: dict[str, set[str]]) 
     if not spec.matrix:
         if only:
             raise UsageError(f"{spec_path}: --only picks matrix variants, but the spec has no `matrix:`.")
-        return [Job(spec_path, None, options)]
+        return [Job(spec_path, None, dataclasses.replace(options, output=output_dir(spec, options)))]
     root = output_dir(spec, options)
     axes = {}
     for key, source in spec.matrix.items():
@@ -77,7 +77,7 @@ def check_outputs(jobs: list[Job]) -> None:
     """Two builds must never write into the same folder."""
     seen: dict[Path, Job] = {}
     for job in jobs:
-        folder = Path(job.options.output or output_dir(spec_module.load(job.spec, job.options.params), job.options)).resolve()
+        folder = Path(job.options.output).resolve()
         if folder in seen:
             raise UsageError(f"{seen[folder].spec} and {job.spec} would both write to {folder}; give one of them `output: {{dir: …}}`.")
         seen[folder] = job
@@ -138,11 +138,7 @@ def run(
         finally:
             if kernels:
                 kernels.close()  # from a worker thread's pool: still alive here
-    order = {id(job): i for i, job in enumerate(jobs)}
-    outcomes.sort(key=lambda o: order[id(o.job)])
-    for root in {job.matrix_root for job in jobs if job.matrix_root is not None}:
-        write_index(root, [o for o in outcomes if o.job.matrix_root == root])
-    return outcomes
+    return _finish(jobs, outcomes)
 
 
 def _build(job: Job, progress, kernels: KernelPool | None = None) -> Outcome:
@@ -156,6 +152,15 @@ def _build(job: Job, progress, kernels: KernelPool | None = None) -> Outcome:
     failed = [s["id"] for s in manifest["sections"] if s["status"] != "ok"]
     message = f"{len(failed)} section(s) failed: {', '.join(failed)}" if failed else ""
     return Outcome(job, manifest["status"], time.monotonic() - started, Path(manifest["output"]), message, 1 if failed else 0)
+
+
+def _finish(jobs: list[Job], outcomes: list[Outcome]) -> list[Outcome]:
+    """Outcomes in the order the jobs were asked for, and each matrix's index page."""
+    order = {id(job): i for i, job in enumerate(jobs)}
+    outcomes.sort(key=lambda o: order[id(o.job)])
+    for root in {job.matrix_root for job in jobs if job.matrix_root is not None}:
+        write_index(root, [o for o in outcomes if o.job.matrix_root == root])
+    return outcomes
 
 
 def write_index(root: Path, outcomes: list[Outcome]) -> None:
@@ -211,11 +216,7 @@ def run_dask(jobs: list[Job], scheduler: str, progress: Callable[[Job], Any], re
                 outcome = Outcome(job, "error", 0.0, None, f"the Dask worker failed: {type(exc).__name__}: {exc}", 2)
             report(outcome)
             outcomes.append(outcome)
-    order = {id(job): i for i, job in enumerate(jobs)}
-    outcomes.sort(key=lambda o: order[id(o.job)])
-    for root in {job.matrix_root for job in jobs if job.matrix_root is not None}:
-        write_index(root, [o for o in outcomes if o.job.matrix_root == root])
-    return outcomes
+    return _finish(jobs, outcomes)
 
 
 _WORKER_KERNELS: KernelPool | None = None
@@ -241,7 +242,7 @@ def remote_build(job: Job) -> tuple[Outcome, dict[str, bytes]]:
 
 def _unpack(job: Job, outcome: Outcome, files: dict[str, bytes]) -> Outcome:
     """Write a worker's files into the job's output folder, replacing the last build's."""
-    target = Path(job.options.output or output_dir(spec_module.load(job.spec, job.options.params), job.options))
+    target = Path(job.options.output)
     for name, data in files.items():
         if name == "run.json":
             manifest = json.loads(data)

@@ -6,9 +6,7 @@ built-in theme, so a project overrides the built-in files one by one.
 
 from __future__ import annotations
 
-import base64
 import math
-import mimetypes
 import traceback
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from markupsafe import Markup
 
 from . import atomic, narrative
 from .brand import Brand
+from .inline import data_uri, file_uri
 from .errors import RenderError
 
 TABLE_ROWS_SHOWN = 200
@@ -128,8 +127,7 @@ def _view(section: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     for output in section["outputs"]:
         if output["kind"] == "figure":
             charts += 1
-            data = (run_dir / output["file"]).read_bytes()
-            src = f"data:{output['mime']};base64,{base64.b64encode(data).decode('ascii')}"
+            src = data_uri((run_dir / output["file"]).read_bytes(), output["mime"])
             alt = output["title"] or f"Chart {charts} of {section['title']}"
             outputs.append({**output, "src": src, "alt": alt})
         elif output["kind"] == "table":
@@ -151,8 +149,7 @@ def _download(run_dir: Path, name: str) -> dict[str, str]:
     size = path.stat().st_size
     href = name
     if size <= INLINE_DOWNLOAD:
-        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        href = f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+        href = file_uri(path)
     shown = f"{size / 1024**2:.1f} MB" if size >= 1024**2 else f"{max(1, size // 1024)} KB"
     return {"name": path.name, "href": href, "size": shown, "path": name}
 

@@ -176,9 +176,7 @@ class Bubblewrap(Unconfined):
             "--proc", "/proc", "--dev", "/dev",
             "--tmpfs", "/tmp",  # before any bind under /tmp
         ]
-        for link in ("bin", "lib", "lib32", "lib64", "sbin"):
-            if os.path.islink(f"/{link}"):
-                args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+        args += _usr_links()
         for path in _python_paths():
             args += ["--ro-bind", path, path]
         # The working folder (cwd, HOME) is private to the sandbox and bounded in size;
@@ -202,10 +200,13 @@ class Bubblewrap(Unconfined):
         return args
 
     def check(self) -> None:
-        """Fail early, with the reason and a fix, where bubblewrap cannot run here."""
-        command = [self.bwrap(), "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr",
-                   *sum((["--symlink", os.readlink(f"/{n}"), f"/{n}"] for n in ("bin", "lib", "lib64") if os.path.islink(f"/{n}")), []),
-                   "--", "/usr/bin/true"]
+        """Fail early, with the reason and a fix, where bubblewrap cannot run here.
+
+        Once per process and binary: builds of a fleet run need not ask again."""
+        bwrap = self.bwrap()
+        if bwrap in _WORKING_BWRAP:
+            return
+        command = [bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr", *_usr_links(), "--", "/usr/bin/true"]
         done = subprocess.run(command, env={}, capture_output=True, text=True, timeout=30)
         if done.returncode != 0:
             reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
@@ -213,6 +214,19 @@ class Bubblewrap(Unconfined):
                 f"The session cannot be sandboxed here: bubblewrap failed ({reason}). User namespaces may be disabled "
                 "(e.g. Ubuntu 24.04's AppArmor restriction, or inside Docker); see docs/sandbox.md. " + NO_SANDBOX_HINT
             )
+        _WORKING_BWRAP.add(bwrap)
+
+
+_WORKING_BWRAP: set[str] = set()
+
+
+def _usr_links() -> list[str]:
+    """/bin, /lib… as the same symlinks into /usr that the host has (merged-/usr systems)."""
+    args = []
+    for link in ("bin", "lib", "lib32", "lib64", "sbin"):
+        if os.path.islink(f"/{link}"):
+            args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+    return args
 
 
 def launcher(sandbox: str, limits: Limits) -> Unconfined:
