@@ -46,6 +46,26 @@ def _refresh(values: tuple[str, ...]) -> set[str] | None:
 debug_option = click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 
 
+def run() -> None:
+    """The `reportgen` command: main(), then an exit that skips the interpreter's teardown.
+
+    Freeing every module and object one by one costs ~90 ms of CPU after a build, and
+    nothing needs it: builds close their files and stop their kernels themselves (mypy
+    exits the same way). Output streams are flushed first.
+    """
+    try:
+        main()
+        code = EXIT_OK
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):
+        click.echo(code, err=True)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or EXIT_OK)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="reportgen")
 def main() -> None:

@@ -255,7 +255,7 @@ def _kernels_for(parent: int) -> list[int]:
                 cmdline = (proc / "cmdline").read_bytes()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"ipykernel_launcher" in cmdline:
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"kernelapp" in cmdline:
                 found.append(int(proc.name))
     return found
 
