@@ -28,8 +28,9 @@ from .render import Theme
 from .session.base import StepResult
 from .session import setup
 from .session.local import LocalSession
+from .session.early import EarlyKernel
 from .session.pool import KernelPool, fresh_session
-from .session.sandbox import Bubblewrap, Limits, Unconfined, launcher
+from .session.sandbox import Unconfined, launcher
 
 @dataclass
 class BuildOptions:
@@ -71,10 +72,13 @@ def load(spec_path: Path, options: BuildOptions) -> tuple[spec_module.Spec, Them
 
 
 def build(
-    spec_path: str | Path, options: BuildOptions | None = None, progress: Progress | None = None, pool: KernelPool | None = None
+    spec_path: str | Path,
+    options: BuildOptions | None = None,
+    progress: Progress | None = None,
+    pool: KernelPool | EarlyKernel | None = None,
 ) -> dict[str, Any]:
-    """Build the report for one spec; return its run manifest. With a pool, the session
-    is a warm kernel from it, else a fresh one."""
+    """Build the report for one spec; return its run manifest. The session comes from the
+    pool (a warm kernel, or one started early), else it is a fresh kernel."""
     options = options or BuildOptions()
     progress = progress or Progress()
     started_at, clock = dt.datetime.now(dt.timezone.utc), Stopwatch()
@@ -94,10 +98,10 @@ def build(
         hashes.update({name: _sha256(path) for name, path in data_files.items()})
         _warm_up_imports()
 
-    opened = pool.session if pool else fresh_session
     with ExitStack() as stack:
         with clock("session start"):
-            session = stack.enter_context(opened(data_files, isolation, spec.chart_fonts, meanwhile))
+            opened = pool.session(data_files, isolation, spec.chart_fonts, meanwhile) if pool else fresh_session(data_files, isolation, meanwhile)
+            session = stack.enter_context(opened)
         if "pdf" in formats:  # ~0.4 s of imports, done while the kernel works instead of after
             threading.Thread(target=_import_weasyprint, name="import-weasyprint").start()
         with clock("datasets"):
@@ -197,23 +201,20 @@ def output_dir(spec: spec_module.Spec, options: BuildOptions) -> Path:
 
 def session_launcher(spec: spec_module.Spec, options: BuildOptions) -> Unconfined:
     """The spec's sandbox, unless --no-sandbox; checked to work before anything runs."""
-    sandbox = "none" if options.no_sandbox else spec.session.sandbox
-    chosen = launcher(sandbox, Limits(memory=spec_module.parse_size(spec.session.memory)))
-    if isinstance(chosen, Bubblewrap):
-        chosen.check()
-    return chosen
+    return launcher("none" if options.no_sandbox else spec.session.sandbox, spec.session.memory)
 
 
 def describe_datasets(spec: spec_module.Spec, options: BuildOptions | None = None) -> dict[str, Any]:
     """Each dataset's columns, dtypes and rows, as the session loads them."""
     isolation = session_launcher(spec, options or BuildOptions())
-    with LocalSession({name: spec.dataset_path(name) for name in spec.datasets}, isolation, fonts=spec.chart_fonts) as session:
+    with LocalSession({name: spec.dataset_path(name) for name in spec.datasets}, isolation) as session:
         session.start()
         return _setup(session, spec)
 
 
 def _setup(session: LocalSession, spec: spec_module.Spec) -> dict[str, Any]:
     """Load the runtime and the datasets into the session; return each dataset's columns and rows."""
+    session.use_fonts(spec.chart_fonts)
     config = setup.config(spec, session.data_dir, session.out_dir, fonts_dir=session.fonts_dir)
     result = session.run(setup.source(config), timeout=max(spec.session.timeout, 120))
     if not result.ok:

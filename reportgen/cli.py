@@ -123,6 +123,25 @@ class Printer:
 @debug_option
 def build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, only, jobs, executor, scheduler, fresh_kernels, as_json, debug) -> None:
     """Build the report for each SPEC (one per matrix variant)."""
+    early = _start_early(specs, only, executor, no_sandbox)
+    try:
+        _build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, only, jobs, executor, scheduler, fresh_kernels, as_json, debug, early)
+    finally:
+        if early is not None:
+            early.close()
+
+
+def _start_early(specs, only, executor: str, no_sandbox: bool):
+    """One spec, one report: its kernel starts now, before the imports and checks below
+    (session/early.py says why it is safe)."""
+    if len(specs) != 1 or only or executor != "local":
+        return None
+    from .session.early import EarlyKernel
+
+    return EarlyKernel.start(specs[0], no_sandbox)
+
+
+def _build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, only, jobs, executor, scheduler, fresh_kernels, as_json, debug, early) -> None:
     from .build import BuildOptions, require_one_output
     from .fleet import check_outputs, jobs_for
 
@@ -141,7 +160,7 @@ def build(specs, formats, output, params, frozen, refresh, model, brand, no_sand
         sys.exit(_build_many(planned, jobs or os.cpu_count() or 1, not fresh_kernels, scheduler))
     if len(planned) > 1 or planned[0].variant is not None:
         sys.exit(_build_many(planned, jobs or os.cpu_count() or 1, not fresh_kernels))
-    _build_each(specs, options, as_json, debug)
+    _build_each(specs, options, as_json, debug, early)
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
@@ -192,13 +211,13 @@ def _job_name(job) -> str:
     return f"{job.spec.stem}/{job.variant}" if job.variant else job.spec.stem
 
 
-def _build_each(specs, options, as_json: bool, debug: bool) -> None:
+def _build_each(specs, options, as_json: bool, debug: bool, early=None) -> None:
     from .build import build as run_build
 
     status = EXIT_OK
     for spec in specs:
         try:
-            manifest = run_build(spec, options, Printer())
+            manifest = run_build(spec, options, Printer(), pool=early)
         except (ReportgenError, KeyboardInterrupt) as exc:
             if isinstance(exc, KeyboardInterrupt):
                 click.echo("\ninterrupted: the last good report was kept.", err=True)

@@ -17,11 +17,11 @@ from jinja2 import StrictUndefined, TemplateError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import Problem, SpecError
+from .session.sandbox import DEFAULT_MEMORY, DEFAULT_SANDBOX, parse_size
 
 FORMATS = ("csv", "tsv", "xlsx", "parquet", "json", "jsonl")
 DEFAULT_PALETTE = ["#0B5FFF", "#00A389", "#FFB020", "#E5484D", "#7C3AED", "#0EA5E9"]
 _COLOR = re.compile(r"^(#[0-9A-Fa-f]{3}|#[0-9A-Fa-f]{6}|#[0-9A-Fa-f]{8}|[a-zA-Z]+)$")
-_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
 
 
 class Strict(BaseModel):
@@ -96,8 +96,8 @@ class Section(Strict):
 
 class SessionConfig(Strict):
     timeout: float = Field(120, gt=0, description="Seconds each step may run (wall clock).")
-    memory: str = Field("4GiB", description="Memory limit of the session, e.g. 4GiB.")
-    sandbox: Literal["bubblewrap", "none"] = Field("bubblewrap", description="Isolation of the session.")
+    memory: str = Field(DEFAULT_MEMORY, description="Memory limit of the session, e.g. 4GiB.")
+    sandbox: Literal["bubblewrap", "none"] = Field(DEFAULT_SANDBOX, description="Isolation of the session.")
 
     @field_validator("memory")
     @classmethod
@@ -167,15 +167,6 @@ class Spec(Strict):
     def dataset_format(self, name: str) -> str:
         declared = self.datasets[name].format
         return declared or self.dataset_path(name).suffix.lstrip(".").lower()
-
-
-def parse_size(text: str) -> int:
-    """'4GiB' -> bytes."""
-    match = _MEMORY.match(str(text))
-    if not match:
-        raise ValueError(f"{text!r} is not a size; use e.g. 512MiB or 4GiB")
-    number, unit = float(match.group(1)), (match.group(2) or "B").upper().rstrip("B").rstrip("I")
-    return int(number * 1024 ** " KMGT".index(unit or " "))
 
 
 def _fill_params(text: str, params: dict[str, Any]) -> str:

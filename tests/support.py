@@ -9,6 +9,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS = Path(__file__).resolve().parent / "specs"
 REPORTGEN = Path(sys.executable).with_name("reportgen")
 CANARY = "sk-canary-0123456789"
+
+
 def reportgen(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
     """Run the real `reportgen` command line."""
     return subprocess.run(

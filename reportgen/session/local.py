@@ -41,10 +41,9 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 class LocalSession:
     """A Jupyter kernel that runs the build's steps one after another."""
 
-    def __init__(self, data_files: dict[str, Path], launcher: Unconfined | None = None, fonts: list[Path] = ()):
+    def __init__(self, data_files: dict[str, Path], launcher: Unconfined | None = None):
         self.launcher = launcher or Unconfined()
         self.data_files = data_files
-        self.fonts = list(fonts)
         self.root = Path(tempfile.mkdtemp(prefix="reportgen-session-"))
         for sub in ("work", "data", "out", "run", "fonts"):
             (self.root / sub).mkdir()
@@ -73,7 +72,7 @@ class LocalSession:
         ip = str(run / f"ipc-{self.restarts}") if transport == "ipc" else "127.0.0.1"
         _write_connection_file(self._connection, ip, transport)
         with open(run / "kernel.log", "ab") as log:
-            self.process = self.launcher.spawn(self.root, self._connection, self.data_files, log, self.fonts)
+            self.process = self.launcher.spawn(self.root, self._connection, self.data_files, log)
         self._idle_tasks = None
 
     def connect(self) -> None:
@@ -113,6 +112,14 @@ class LocalSession:
                 return False
         return bool(replied_at and idle)
 
+    def use_fonts(self, fonts: list[Path]) -> None:
+        """Make these font files (a brand's) readable in the session's fonts_dir, replacing any
+        earlier ones. Copied, not bound: the session may already be running."""
+        for old in self.fonts_dir.iterdir():
+            old.unlink()
+        for font in fonts:
+            shutil.copyfile(font, self.fonts_dir / font.name)
+
     def close(self) -> None:
         if self.client is not None:
             self.client.stop_channels()
@@ -145,18 +152,14 @@ class LocalSession:
         Imported modules stay as they are, monkeypatches included; that is the price of a
         warm kernel, paid only between builds of one `reportgen build` run.
         """
+        self._history = []  # a kernel that cannot be reset restarts with nothing to replay
         if not self.alive():
             self.close()
             self.start()
         elif not self._execute("_reset()", timeout=60).ok:
             self.restart()
-        self._history = []
         for entry in self.out_dir.iterdir():
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
-
-    def warm_up(self) -> None:
-        """Import what every build needs, so the first build in this kernel starts warm too."""
-        self._execute("import matplotlib\nmatplotlib.use('Agg')\nimport numpy, pandas, matplotlib.pyplot", timeout=120)
 
     def restart(self) -> None:
         """Start a fresh kernel and re-run what had succeeded, to restore the state."""

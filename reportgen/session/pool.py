@@ -32,11 +32,15 @@ class SessionKey:
 
 
 @contextmanager
-def fresh_session(data_files: dict[str, Path], launcher: Unconfined, fonts: list[Path], meanwhile: Callable[[], None]) -> Iterator[LocalSession]:
-    """A new kernel for this build alone; `meanwhile` runs on the host while it boots."""
-    with LocalSession(data_files, launcher, fonts=fonts) as session:
-        with ThreadPoolExecutor(1) as pool:
+def fresh_session(
+    data_files: dict[str, Path], launcher: Unconfined, meanwhile: Callable[[], None], launched: LocalSession | None = None
+) -> Iterator[LocalSession]:
+    """A new kernel for this build alone (`launched`: one already started for it);
+    `meanwhile` runs on the host while it boots."""
+    with launched or LocalSession(data_files, launcher) as session:
+        if launched is None:
             session.launch()  # from this thread: the kernel dies with the thread that started it
+        with ThreadPoolExecutor(1) as pool:
             booting = pool.submit(session.connect)
             meanwhile()
             booting.result()
@@ -56,9 +60,8 @@ class KernelPool:
         key = SessionKey.of(data_files, fonts, launcher)
         session = self._take(key)
         if session is None:
-            session = LocalSession(data_files, launcher, fonts=fonts)
+            session = LocalSession(data_files, launcher)
             session.start()
-            session.warm_up()
         else:
             session.reset()
         meanwhile()

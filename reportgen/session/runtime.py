@@ -310,6 +310,7 @@ def _variables(limit=40):
 
 def _reset():
     """Back to a fresh namespace with the same imports, for the next build in a warm kernel."""
+    import gc  # names local to this function outlive the %reset below
     import os
     import shutil
     import sys

@@ -55,7 +55,8 @@ def test_network_is_unreachable(sandboxed, code):
 def test_writes_outside_the_work_folder_fail_and_the_project_is_unchanged(sandboxed):
     before = tree_hash(ROOT)
     targets = [ROOT / "specs" / "q3.yaml", ROOT / "templates" / "theme.css", ROOT / "specs" / "q3.lock.yaml",
-               ROOT / "specs" / "new.txt", Path.home() / "pwned", Path("/etc/pwned"), sandboxed.data_dir / "tiny.csv"]
+               ROOT / "specs" / "new.txt", Path.home() / "pwned", Path("/etc/pwned"), sandboxed.data_dir / "tiny.csv",
+               sandboxed.fonts_dir / "new.ttf"]
     code = "failed = []\n" + "".join(
         f"try:\n    open({str(t)!r}, 'a').write('x')\nexcept OSError:\n    failed.append({str(t)!r})\n" for t in targets
     ) + "print(len(failed))"
@@ -63,6 +64,16 @@ def test_writes_outside_the_work_folder_fail_and_the_project_is_unchanged(sandbo
     assert stdout(result) == f"{len(targets)}\n"
     assert tree_hash(ROOT) == before
     assert not (Path.home() / "pwned").exists() and not Path("/etc/pwned").exists()
+
+
+def test_brand_fonts_added_after_the_start_are_readable_only(sandboxed, tmp_path):
+    font = tmp_path / "Brand.ttf"
+    font.write_bytes(b"font bytes")
+    sandboxed.use_fonts([font])
+    path = str(sandboxed.fonts_dir / "Brand.ttf")
+    result = sandboxed.run(f"print(open({path!r}, 'rb').read())\ntry:\n    open({path!r}, 'ab')\nexcept OSError as e:\n    print(type(e).__name__)", 10)
+    assert stdout(result) == "b'font bytes'\nOSError\n"
+    sandboxed.use_fonts([])
 
 
 def test_secrets_on_the_host_cannot_be_read(sandboxed, tmp_path):

@@ -108,3 +108,21 @@ def test_huge_stdout_is_truncated(session):
     text = result.outputs[-1].data["text"]
     assert len(text) < 1_100_000 and text.endswith("[output truncated]\n")
     assert result.notes == ["Output was truncated after 1,000,000 characters."]
+
+
+def test_reset_gives_a_fresh_namespace_even_when_the_runtime_is_broken():
+    with LocalSession({"tiny": DATA}) as session:
+        session.start()
+        assert session.run("secret = 42", 10).ok
+        assert session.run("_reset = None", 10).ok  # a step that clobbers the runtime
+        session.reset()
+        assert session.evaluate("'secret' in globals()") == "False\n"
+
+
+def test_fonts_can_be_added_after_the_kernel_started(tmp_path):
+    font = tmp_path / "Brand.ttf"
+    font.write_bytes(b"not really a font")
+    with LocalSession({"tiny": DATA}) as session:
+        session.start()
+        session.use_fonts([font])
+        assert session.evaluate(f"open({str(session.fonts_dir / 'Brand.ttf')!r}, 'rb').read()") == "b'not really a font'\n"
