@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -123,44 +124,42 @@ class Printer:
 @debug_option
 def build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, only, jobs, executor, scheduler, fresh_kernels, as_json, debug) -> None:
     """Build the report for each SPEC (one per matrix variant)."""
-    early = _start_early(specs, only, executor, no_sandbox)
+    with _early_kernel(specs, only, executor, no_sandbox) as early:
+        from .build import BuildOptions, require_one_output
+        from .fleet import check_outputs, jobs_for
+
+        try:
+            require_one_output(list(specs), output)
+            options = BuildOptions(formats=list(formats) or None, output=output, params=_params(params), frozen=frozen, no_sandbox=no_sandbox,
+                                   model=model, refresh=_refresh(refresh), brand=brand)
+            picks = _only(only)
+            planned = [job for spec in specs for job in jobs_for(spec, options, picks)]
+            check_outputs(planned)
+            if executor == "dask" and not scheduler:
+                raise UsageError("--executor dask needs --scheduler tcp://HOST:8786 (the address `dask scheduler` prints).")
+        except ReportgenError as exc:
+            sys.exit(_fail(exc, debug))
+        if executor == "dask":
+            sys.exit(_build_many(planned, jobs or os.cpu_count() or 1, not fresh_kernels, scheduler))
+        if len(planned) > 1 or planned[0].variant is not None:
+            sys.exit(_build_many(planned, jobs or os.cpu_count() or 1, not fresh_kernels))
+        _build_each(specs, options, as_json, debug, early)
+
+
+@contextmanager
+def _early_kernel(specs, only, executor: str, no_sandbox: bool):
+    """One spec, one report: its kernel starts now, before the imports and checks that
+    follow (session/early.py says why that is safe), and stops if no build takes it."""
+    early = None
+    if len(specs) == 1 and not only and executor == "local":
+        from .session.early import EarlyKernel
+
+        early = EarlyKernel.start(specs[0], no_sandbox)
     try:
-        _build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, only, jobs, executor, scheduler, fresh_kernels, as_json, debug, early)
+        yield early
     finally:
         if early is not None:
             early.close()
-
-
-def _start_early(specs, only, executor: str, no_sandbox: bool):
-    """One spec, one report: its kernel starts now, before the imports and checks below
-    (session/early.py says why it is safe)."""
-    if len(specs) != 1 or only or executor != "local":
-        return None
-    from .session.early import EarlyKernel
-
-    return EarlyKernel.start(specs[0], no_sandbox)
-
-
-def _build(specs, formats, output, params, frozen, refresh, model, brand, no_sandbox, only, jobs, executor, scheduler, fresh_kernels, as_json, debug, early) -> None:
-    from .build import BuildOptions, require_one_output
-    from .fleet import check_outputs, jobs_for
-
-    try:
-        require_one_output(list(specs), output)
-        options = BuildOptions(formats=list(formats) or None, output=output, params=_params(params), frozen=frozen, no_sandbox=no_sandbox,
-                               model=model, refresh=_refresh(refresh), brand=brand)
-        picks = _only(only)
-        planned = [job for spec in specs for job in jobs_for(spec, options, picks)]
-        check_outputs(planned)
-        if executor == "dask" and not scheduler:
-            raise UsageError("--executor dask needs --scheduler tcp://HOST:8786 (the address `dask scheduler` prints).")
-    except ReportgenError as exc:
-        sys.exit(_fail(exc, debug))
-    if executor == "dask":
-        sys.exit(_build_many(planned, jobs or os.cpu_count() or 1, not fresh_kernels, scheduler))
-    if len(planned) > 1 or planned[0].variant is not None:
-        sys.exit(_build_many(planned, jobs or os.cpu_count() or 1, not fresh_kernels))
-    _build_each(specs, options, as_json, debug, early)
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:

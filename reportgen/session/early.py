@@ -28,8 +28,13 @@ class EarlyKernel:
     """One launched kernel, waiting for the build that asked for it."""
 
     def __init__(self, data_files: dict[str, Path], launcher: Unconfined):
-        self.launched: LocalSession | None = LocalSession(data_files, launcher)
-        self.launched.launch()
+        session = LocalSession(data_files, launcher)
+        try:
+            session.launch()  # from the main thread: the kernel dies with the thread that started it
+        except BaseException:
+            session.cleanup()
+            raise
+        self.launched: LocalSession | None = session
 
     @classmethod
     def start(cls, spec_path: Path, no_sandbox: bool = False) -> EarlyKernel | None:
@@ -47,9 +52,7 @@ class EarlyKernel:
     def session(self, data_files: dict[str, Path], launcher: Unconfined, fonts: list[Path], meanwhile: Callable[[], None]):
         """The build's session: this kernel if it was started with what the build needs."""
         launched, self.launched = self.launched, None
-        if launched is not None and (launched.data_files, launched.launcher.name, launched.launcher.limits) != (
-            data_files, launcher.name, launcher.limits
-        ):
+        if launched is not None and not _started_with(launched, data_files, launcher):
             launched.cleanup()
             launched = None
         return fresh_session(data_files, launcher, meanwhile, launched)
@@ -59,6 +62,10 @@ class EarlyKernel:
         if self.launched is not None:
             self.launched.cleanup()
             self.launched = None
+
+
+def _started_with(session: LocalSession, data_files: dict[str, Path], launcher: Unconfined) -> bool:
+    return (session.data_files, session.launcher.name, session.launcher.limits) == (data_files, launcher.name, launcher.limits)
 
 
 def requested_session(spec_path: Path) -> tuple[dict[str, Path], str, str] | None:
