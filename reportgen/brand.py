@@ -16,7 +16,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from .errors import SpecError, Problem
 from .inline import file_uri
-from .spec import Strict, Style, _COLOR
+from .spec import Charts, Strict, Style, _COLOR
 
 FONT_FORMATS = {".ttf": "truetype", ".otf": "opentype", ".woff": "woff", ".woff2": "woff2"}
 
@@ -74,16 +74,17 @@ class Brand(Strict):
     # Where relative paths (logo, font files) start; set by the loader.
     folder: Path = Field(Path("."), exclude=True)
 
-    def chart_style(self, style: Style) -> Style:
-        """The spec's chart style, with what it leaves unset taken from the brand."""
+    def charts(self, style: Style) -> Charts:
+        """The spec's chart style with what it leaves unset taken from the brand, the brand's
+        font files, and the page's colours, so a chart sits on the page like part of it."""
         given = style.model_fields_set
         brand = {"palette": self.colors.chart_palette(), "font": self.fonts.body.family, "theme": self.theme}
-        return style.model_copy(update={k: v for k, v in brand.items() if k not in given})
-
-    def chart_colors(self) -> dict[str, str]:
-        """The page's colours, so a chart sits on the page like part of it."""
         c = self.colors
-        return {"background": c.background, "text": c.text, "muted": c.muted, "line": c.line}
+        return Charts(
+            style=style.model_copy(update={k: v for k, v in brand.items() if k not in given}),
+            fonts=tuple(self.font_files()),
+            colors={"background": c.background, "text": c.text, "muted": c.muted, "line": c.line},
+        )
 
     def font_files(self) -> list[Path]:
         fonts = [self.fonts.body, self.fonts.headings or self.fonts.body, self.fonts.mono]

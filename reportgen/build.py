@@ -64,9 +64,7 @@ def load(spec_path: Path, options: BuildOptions) -> tuple[spec_module.Spec, Them
     theme = Theme.for_spec(spec.folder, spec.output.template)
     theme.validate()
     theme.brand = brand_module.resolve(spec.brand, spec.folder, theme.folders)
-    spec.chart_style = theme.brand.chart_style(spec.style)
-    spec.chart_fonts = theme.brand.font_files()
-    spec.chart_colors = theme.brand.chart_colors()
+    spec.branded = theme.brand.charts(spec.style)
     lock = Lock.read(Lock.path_for(spec.path))
     return spec, theme, lock
 
@@ -100,7 +98,7 @@ def build(
 
     with ExitStack() as stack:
         with clock("session start"):
-            opened = pool.session(data_files, isolation, spec.chart_fonts, meanwhile) if pool else fresh_session(data_files, isolation, meanwhile)
+            opened = pool.session(data_files, isolation, spec.charts.fonts, meanwhile) if pool else fresh_session(data_files, isolation, meanwhile)
             session = stack.enter_context(opened)
         if "pdf" in formats:  # ~0.4 s of imports, done while the kernel works instead of after
             threading.Thread(target=_import_weasyprint, name="import-weasyprint").start()
@@ -214,7 +212,7 @@ def describe_datasets(spec: spec_module.Spec, options: BuildOptions | None = Non
 
 def _setup(session: LocalSession, spec: spec_module.Spec) -> dict[str, Any]:
     """Load the runtime and the datasets into the session; return each dataset's columns and rows."""
-    session.use_fonts(spec.chart_fonts)
+    session.use_fonts(spec.charts.fonts)
     config = setup.config(spec, session.data_dir, session.out_dir, fonts_dir=session.fonts_dir)
     result = session.run(setup.source(config), timeout=max(spec.session.timeout, 120))
     if not result.ok:
@@ -239,8 +237,8 @@ def _section_record(
         except narrative.NarrativeError as exc:
             error = str(exc)
     figures = sum(1 for o in outputs if o["kind"] == "figure")
-    if figures > spec.effective_style.max_charts:
-        warnings.append(f"{figures} charts; the style allows {spec.effective_style.max_charts} per section")
+    if figures > spec.charts.style.max_charts:
+        warnings.append(f"{figures} charts; the style allows {spec.charts.style.max_charts} per section")
     if section.charts is not None and result.ok and figures < section.charts:
         warnings.append(f"{section.charts} charts were asked for, {figures} made")
     status = "ok" if error is None else "failed"
@@ -330,7 +328,7 @@ def _report(spec: spec_module.Spec, records: list[dict], manifest: dict) -> dict
         "subtitle": spec.subtitle,
         "author": spec.author,
         "date": spec.date,
-        "style": spec.effective_style.model_dump(mode="json"),
+        "style": spec.charts.style.model_dump(mode="json"),
         "sections": records,
         "build": {
             "status": manifest["status"],

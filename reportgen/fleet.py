@@ -89,8 +89,9 @@ def _values(spec: spec_module.Spec, source: Any) -> list[Any]:
     import pandas as pd
 
     path = spec.dataset_path(source.dataset)
-    reader = {"csv": pd.read_csv, "tsv": lambda p, **o: pd.read_csv(p, sep="\t", **o), "parquet": pd.read_parquet,
-              "xlsx": pd.read_excel, "json": pd.read_json, "jsonl": lambda p, **o: pd.read_json(p, lines=True, **o)}
+    # As session/runtime.py's _READERS, which the host cannot import (it sets matplotlib's backend).
+    reader = {"csv": pd.read_csv, "tsv": lambda p, **o: pd.read_csv(p, **{"sep": "\t", **o}), "parquet": pd.read_parquet,
+              "xlsx": pd.read_excel, "json": pd.read_json, "jsonl": lambda p, **o: pd.read_json(p, **{"lines": True, **o})}
     column = reader[spec.dataset_format(source.dataset)](path, **spec.datasets[source.dataset].options)[source.column]
     return sorted(column.dropna().astype(str).str.strip().unique())
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,6 +54,15 @@ class Style(Strict):
             if not _COLOR.match(color):
                 raise ValueError(f"{color!r} is not a colour; use #RRGGBB or a colour name")
         return palette
+
+
+@dataclass(frozen=True)
+class Charts:
+    """How charts look once the brand is applied (the build works it out; see brand.py)."""
+
+    style: Style
+    fonts: tuple[Path, ...] = ()  # font files to register in the session
+    colors: dict[str, str] = field(default_factory=dict)  # the page's colours, for chart backgrounds
 
 
 class ModelConfig(Strict):
@@ -137,15 +147,14 @@ class Spec(Strict):
     session: SessionConfig = Field(default_factory=SessionConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
-    # Set by the loader, not by the YAML.
+    # Set by the loader and the build, not by the YAML.
     path: Path = Field(Path("spec.yaml"), exclude=True)
-    chart_style: Style | None = Field(None, exclude=True, description="`style` with the brand filled in.")
-    chart_fonts: list[Path] = Field(default_factory=list, exclude=True, description="The brand's font files, for charts.")
-    chart_colors: dict[str, str] = Field(default_factory=dict, exclude=True, description="The brand's page colours, for charts.")
+    branded: Charts | None = Field(None, exclude=True, description="The charts with the brand applied.")
 
     @property
-    def effective_style(self) -> Style:
-        return self.chart_style or self.style
+    def charts(self) -> Charts:
+        """The charts' style, fonts and colours: the brand's, or the spec's `style` alone."""
+        return self.branded or Charts(self.style)
 
     @field_validator("datasets")
     @classmethod

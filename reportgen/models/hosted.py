@@ -111,7 +111,7 @@ class HostedModel(OpenAIModel):
             )
             self.container, self.synced = created.id, 0
             self.usage_containers += 1
-            for path in [self.spec.dataset_path(name) for name in self.spec.datasets] + self.spec.chart_fonts:
+            for path in [self.spec.dataset_path(name) for name in self.spec.datasets] + list(self.spec.charts.fonts):
                 self._upload(path.name, path.read_bytes())
         return self.container
 

@@ -50,7 +50,7 @@ RUN_PYTHON = {
 
 
 def instructions(spec: Spec, tool: str = "run_python") -> str:
-    return INSTRUCTIONS.format(tool=tool, max_charts=spec.effective_style.max_charts)
+    return INSTRUCTIONS.format(tool=tool, max_charts=spec.charts.style.max_charts)
 
 
 def section_prompt(
@@ -64,7 +64,7 @@ def section_prompt(
     parts.append("## Variables from earlier sections\n" + (variables or "none"))
     if facts:
         parts.append("## Facts recorded by earlier sections (usable in the narrative)\n" + ", ".join(sorted(facts)))
-    style = spec.effective_style
+    style = spec.charts.style
     parts.append(
         f"## Chart style\nApplied already: palette {', '.join(style.palette)}; font {style.font}; "
         f"theme {style.theme}; figsize {list(style.figsize)}; dpi {style.dpi}."

@@ -14,7 +14,7 @@ spec asks for exactly the session it was started with; otherwise (a dataset path
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import yaml
 
@@ -49,7 +49,7 @@ class EarlyKernel:
         except (ReportgenError, OSError, ValueError):
             return None
 
-    def session(self, data_files: dict[str, Path], launcher: Unconfined, fonts: list[Path], meanwhile: Callable[[], None]):
+    def session(self, data_files: dict[str, Path], launcher: Unconfined, fonts: Sequence[Path], meanwhile: Callable[[], None]):
         """The build's session: this kernel if it was started with what the build needs."""
         launched, self.launched = self.launched, None
         if launched is not None and not _started_with(launched, data_files, launcher):

@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Sequence
 
 from ..errors import SessionError
 from .base import Output, StepResult, output_from_bundle
@@ -112,7 +113,7 @@ class LocalSession:
                 return False
         return bool(replied_at and idle)
 
-    def use_fonts(self, fonts: list[Path]) -> None:
+    def use_fonts(self, fonts: Sequence[Path]) -> None:
         """Make these font files (a brand's) readable in the session's fonts_dir, replacing any
         earlier ones. Copied, not bound: the session may already be running."""
         for old in self.fonts_dir.iterdir():

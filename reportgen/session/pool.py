@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from .local import LocalSession
 from .sandbox import Unconfined
@@ -27,7 +27,7 @@ class SessionKey:
     limits: object
 
     @classmethod
-    def of(cls, data_files: dict[str, Path], fonts: list[Path], launcher: Unconfined) -> "SessionKey":
+    def of(cls, data_files: dict[str, Path], fonts: Sequence[Path], launcher: Unconfined) -> "SessionKey":
         return cls(tuple(sorted(data_files.items())), tuple(fonts), launcher.name, launcher.limits)
 
 
@@ -56,7 +56,7 @@ class KernelPool:
         self._lock = threading.Lock()
 
     @contextmanager
-    def session(self, data_files: dict[str, Path], launcher: Unconfined, fonts: list[Path], meanwhile: Callable[[], None]) -> Iterator[LocalSession]:
+    def session(self, data_files: dict[str, Path], launcher: Unconfined, fonts: Sequence[Path], meanwhile: Callable[[], None]) -> Iterator[LocalSession]:
         key = SessionKey.of(data_files, fonts, launcher)
         session = self._take(key)
         if session is None:

@@ -36,9 +36,9 @@ def config(
         "data_dir": str(data_dir),
         "out_dir": str(out_dir),
         "params": spec.params,
-        "style": {**spec.effective_style.model_dump(mode="json"), "colors": spec.chart_colors},
+        "style": {**spec.charts.style.model_dump(mode="json"), "colors": spec.charts.colors},
         "datasets": datasets,
-        "fonts": [str(Path(fonts_dir) / f.name) if fonts_dir else str(f) for f in spec.chart_fonts],
+        "fonts": [str(Path(fonts_dir) / f.name) if fonts_dir else str(f) for f in spec.charts.fonts],
         "hosted": hosted,
     }
 
