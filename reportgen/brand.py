@@ -90,6 +90,10 @@ class Brand(Strict):
         fonts = [self.fonts.body, self.fonts.headings or self.fonts.body, self.fonts.mono]
         return list(dict.fromkeys(self.folder / f for font in fonts for f in font.files))
 
+    def files(self) -> list[Path]:
+        """The files the brand uses besides brand.yaml: its logo and font files."""
+        return ([self.folder / self.logo] if self.logo else []) + self.font_files()
+
     def logo_uri(self) -> str | None:
         if not self.logo:
             return None
@@ -140,7 +144,7 @@ def _validated(data: dict, folder: Path, shown: str) -> Brand:
         problems = [Problem(shown, 1, 1, "brand." + ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
         raise SpecError(problems) from None
     brand.folder = folder.resolve()
-    missing = [p for p in ([brand.folder / brand.logo] if brand.logo else []) + brand.font_files() if not p.is_file()]
+    missing = [p for p in brand.files() if not p.is_file()]
     if missing:
         raise SpecError([Problem(shown, 1, 1, "brand", f"file not found: {p}") for p in missing])
     return brand

@@ -87,7 +87,7 @@ def build(
     isolation = session_launcher(spec, options)
     settings = None if options.frozen else model_config.resolve(spec, os.environ, options.model)
 
-    data_files = {name: spec.dataset_path(name) for name in spec.datasets}
+    data_files = spec.data_files
     hashes: dict[str, str] = {}
 
     def meanwhile() -> None:
@@ -205,7 +205,7 @@ def session_launcher(spec: spec_module.Spec, options: BuildOptions) -> Unconfine
 def describe_datasets(spec: spec_module.Spec, options: BuildOptions | None = None) -> dict[str, Any]:
     """Each dataset's columns, dtypes and rows, as the session loads them."""
     isolation = session_launcher(spec, options or BuildOptions())
-    with LocalSession({name: spec.dataset_path(name) for name in spec.datasets}, isolation) as session:
+    with LocalSession(spec.data_files, isolation) as session:
         session.start()
         return _setup(session, spec)
 

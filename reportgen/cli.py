@@ -228,7 +228,7 @@ def _build_each(specs, options, as_json: bool, debug: bool, early=None) -> None:
             status = max(status, EXIT_BAD_INPUT)
             continue
         failed = [s["id"] for s in manifest["sections"] if s["status"] != "ok"]
-        summary = f"{len(manifest['sections']) - len(failed)} ok, {len(failed)} failed" if failed else f"{len(manifest['sections'])} sections ok"
+        summary = f"{len(manifest['sections']) - len(failed)} ok, {len(failed)} failed" if failed else f"{_count(len(manifest['sections']), 'section')} ok"
         click.echo(f"Wrote {manifest['output']} in {manifest['seconds']:.1f}s: {summary}", err=True)
         if manifest.get("model"):
             click.echo(_model_summary(manifest["model"]), err=True)

@@ -22,6 +22,7 @@ from typing import Any, Callable
 from . import atomic, spec as spec_module
 from .build import BuildOptions, build, output_dir
 from .errors import ReportgenError, UsageError
+from .outputs import RunFolder
 from .session.pool import KernelPool
 
 
@@ -111,9 +112,7 @@ def run(
     Each spec's first job runs before the rest of that spec's jobs, so code the model
     writes for it is in the lock file before the others replay it.
     """
-    first = {}
-    for job in jobs:
-        first.setdefault(job.spec, job)
+    first, rest = _first_of_each_spec(jobs)
     outcomes: list[Outcome] = []
     stop = threading.Event()
     kernels = KernelPool(workers) if warm else None
@@ -127,9 +126,8 @@ def run(
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         try:
-            for future in as_completed([pool.submit(one, job) for job in first.values()]):
+            for future in as_completed([pool.submit(one, job) for job in first]):
                 outcomes.append(future.result())
-            rest = [job for job in jobs if job not in first.values()]
             for future in as_completed([pool.submit(one, job) for job in rest]):
                 outcomes.append(future.result())
         except KeyboardInterrupt:
@@ -140,6 +138,14 @@ def run(
             if kernels:
                 kernels.close()  # from a worker thread's pool: still alive here
     return _finish(jobs, outcomes)
+
+
+def _first_of_each_spec(jobs: list[Job]) -> tuple[list[Job], list[Job]]:
+    """Each spec's first job, and the others: the first ones write any missing lock entries."""
+    first = {}
+    for job in jobs:
+        first.setdefault(job.spec, job)
+    return list(first.values()), [job for job in jobs if job not in first.values()]
 
 
 def _build(job: Job, progress, kernels: KernelPool | None = None) -> Outcome:
@@ -198,11 +204,8 @@ def run_dask(jobs: list[Job], scheduler: str, progress: Callable[[Job], Any], re
         from distributed import Client, as_completed as dask_completed
     except ImportError:
         raise UsageError("--executor dask needs Dask: pip install 'dask[distributed]'.") from None
-    first = {}
-    for job in jobs:
-        first.setdefault(job.spec, job)
-    outcomes = run(list(first.values()), len(first), progress, report)
-    rest = [job for job in jobs if job not in first.values()]
+    first, rest = _first_of_each_spec(jobs)
+    outcomes = run(first, len(first), progress, report)
     try:
         client = Client(scheduler, timeout="10s")
     except (OSError, TimeoutError) as exc:
@@ -242,16 +245,16 @@ def remote_build(job: Job) -> tuple[Outcome, dict[str, bytes]]:
 
 
 def _unpack(job: Job, outcome: Outcome, files: dict[str, bytes]) -> Outcome:
-    """Write a worker's files into the job's output folder, replacing the last build's."""
-    target = Path(job.options.output)
+    """Write a worker's files into the job's output folder, replacing the last build's.
+    A build that wrote nothing (it stopped before running) leaves the last report alone."""
+    folder = RunFolder(Path(job.options.output))
+    if "run.json" not in files:
+        return dataclasses.replace(outcome, job=job, output=None)
     for name, data in files.items():
-        if name == "run.json":
-            manifest = json.loads(data)
-            manifest["output"] = str(target)
-            data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
-        atomic.write_bytes(target / name, data)
-    for stale in sorted(target.rglob("*"), reverse=True):
-        name = stale.relative_to(target).as_posix()
-        if stale.is_file() and name not in files and name.split("/")[0] in ("assets", "code"):
-            stale.unlink()
-    return dataclasses.replace(outcome, job=job, output=target if outcome.output else None)
+        if name != "run.json":
+            atomic.write_bytes(folder.root / name, data)
+    folder.remove_stale(set(files))
+    manifest = json.loads(files["run.json"])
+    manifest["output"] = str(folder.root)
+    folder.write_manifest(manifest)
+    return dataclasses.replace(outcome, job=job, output=folder.root if outcome.output else None)

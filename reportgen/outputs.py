@@ -32,14 +32,16 @@ class RunFolder:
         """The step's outputs as the report stores them; figures and files become pending assets."""
         stem = f"{step.number:02d}-{step.section.id}"
         outputs: list[dict[str, Any]] = []
-        figures = [o for o in result.outputs if o.kind == "figure"]
+        figures = result.figures
         if len(figures) > FIGURES_PER_SECTION:
             result.notes.append(f"The step made {len(figures)} charts; the first {FIGURES_PER_SECTION} are in the report.")
             dropped = {id(o) for o in figures[FIGURES_PER_SECTION:]}
             result.outputs = [o for o in result.outputs if id(o) not in dropped]
+        figure_number = 0
         for output in result.outputs:
             if output.kind == "figure":
-                name = f"assets/{stem}-{len(self._figures(stem)) + 1}.{_EXT[output.data['mime']]}"
+                figure_number += 1
+                name = f"assets/{stem}-{figure_number}.{_EXT[output.data['mime']]}"
                 self._pending[name] = output.data["bytes"]
                 outputs.append({"kind": "figure", "file": name, "mime": output.data["mime"], "title": output.data["title"]})
             elif output.kind == "table":
@@ -57,9 +59,6 @@ class RunFolder:
             outputs.append({"kind": "file", "file": name})
         return outputs
 
-    def _figures(self, stem: str) -> list[str]:
-        return [n for n in self._pending if n.startswith(f"assets/{stem}-")]
-
     def write(self, spec, steps: list[Step], records: list[dict], results: list[StepResult], report: dict, setup_source: str) -> None:
         """Write everything but the rendered report: assets, code, notebook, report.json."""
         from .notebook import notebook  # nbformat is slow to import; `check` and `render` do without
@@ -67,7 +66,7 @@ class RunFolder:
         code.update({f"code/{step.file_name}": (step.code or "").rstrip() + "\n" for step in steps})
         for name, content in {**self._pending, **{k: v.encode() for k, v in code.items()}}.items():
             atomic.write_bytes(self.root / name, content)
-        self._remove_stale({*self._pending, *code})
+        self.remove_stale({*self._pending, *code})
         atomic.write_text(self.root / "report.ipynb", notebook(spec, steps, records, results, code["code/00-setup.py"]))
         atomic.write_text(self.root / "report.json", _dumps(report))
 
@@ -87,7 +86,8 @@ class RunFolder:
     def write_manifest(self, manifest: dict) -> None:
         atomic.write_text(self.root / "run.json", _dumps(manifest))
 
-    def _remove_stale(self, keep: set[str]) -> None:
+    def remove_stale(self, keep: set[str]) -> None:
+        """Delete files under assets/ and code/ that are not in `keep` (a last build's leftovers)."""
         for sub in ("assets", "code"):
             for path in sorted((self.root / sub).rglob("*"), reverse=True):
                 name = path.relative_to(self.root).as_posix()
@@ -117,10 +117,7 @@ def watched_files(root: Path, brand_path: Path | None = None) -> list[Path]:
     """What a re-render depends on: the theme folders' files and the brand's files."""
     theme = _theme(_finished(Path(root)), brand_path)
     files = [p for folder in theme.folders for p in folder.iterdir() if p.is_file()]
-    brand_files = [theme.brand.folder / "brand.yaml"] + theme.brand.font_files()
-    if theme.brand.logo:
-        brand_files.append(theme.brand.folder / theme.brand.logo)
-    return files + brand_files
+    return files + [theme.brand.folder / "brand.yaml", *theme.brand.files()]
 
 
 def _finished(root: Path) -> dict:

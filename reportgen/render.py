@@ -6,6 +6,7 @@ built-in theme, so a project overrides the built-in files one by one.
 
 from __future__ import annotations
 
+import functools
 import math
 import traceback
 from pathlib import Path
@@ -56,14 +57,16 @@ class Theme:
 
     def validate(self) -> None:
         """Compile every template, so a syntax error stops the build before anything runs."""
-        env = self.environment()
+        env = self.environment
         for name in sorted({p.name for f in self.folders for p in f.glob("*.j2")}):
             try:
                 env.get_template(name)
             except TemplateSyntaxError as exc:
                 raise RenderError(f"{exc.filename}:{exc.lineno}: template syntax error: {exc.message}.") from None
 
+    @functools.cached_property
     def environment(self) -> Environment:
+        """One environment per theme: templates compiled by validate() are reused by render."""
         # "builtin/<name>" always reaches the built-in theme, so a project's report.html.j2
         # can {% extends "builtin/report.html.j2" %} and change one block.
         loader = ChoiceLoader([FileSystemLoader([str(f) for f in self.folders]),
@@ -82,7 +85,7 @@ class Theme:
 
 def render_html(report: dict[str, Any], theme: Theme, run_dir: Path) -> str:
     """The self-contained HTML for a finished report; images are inlined."""
-    env = theme.environment()
+    env = theme.environment
     sections = [_view(section, run_dir) for section in report["sections"]]
     try:
         template = env.get_template(theme.main)

@@ -168,6 +168,11 @@ class Spec(Strict):
     def folder(self) -> Path:
         return self.path.parent
 
+    @property
+    def data_files(self) -> dict[str, Path]:
+        """Each dataset's file, by dataset name."""
+        return {name: self.dataset_path(name) for name in self.datasets}
+
     def dataset_path(self, name: str) -> Path:
         """The dataset's file, with {{ params.x }} filled in."""
         raw = _fill_params(self.datasets[name].path, self.params)
@@ -178,9 +183,11 @@ class Spec(Strict):
         return declared or self.dataset_path(name).suffix.lstrip(".").lower()
 
 
+_PARAMS = SandboxedEnvironment(undefined=StrictUndefined)
+
+
 def _fill_params(text: str, params: dict[str, Any]) -> str:
-    env = SandboxedEnvironment(undefined=StrictUndefined)
-    return env.from_string(text).render(params=params)
+    return _PARAMS.from_string(text).render(params=params)
 
 
 # ---------------------------------------------------------------- loading
@@ -357,8 +364,8 @@ class _Locator:
         kind = err["type"]
         if kind == "extra_forbidden":
             parent_model = _model_at(loc[:-1])
-            fields = list(parent_model.model_fields) if parent_model else []
-            fields = [f for f in fields if f != "path" or parent_model is not Spec]
+            # Fields the loader sets (excluded from dumps) are not for the YAML: never suggest them.
+            fields = [n for n, f in parent_model.model_fields.items() if not f.exclude] if parent_model else []
             return self.at(loc, f"unknown key {loc[-1]!r}{_did_you_mean(loc[-1], fields)}", key=True)
         if kind == "missing":
             return self.at(loc, f"missing required key {loc[-1]!r}")

@@ -1,5 +1,6 @@
 """Helpers shared by the tests: the real CLI, spec fixtures, session outputs."""
 
+import json
 import os
 import subprocess
 import sys
@@ -30,6 +31,11 @@ def write_spec(folder: Path, text: str, name: str = "spec.yaml") -> Path:
     path = folder / name
     path.write_text(text)
     return path
+
+
+def run_json(out: Path) -> dict:
+    """The run.json a build wrote into `out`."""
+    return json.loads((out / "run.json").read_text())
 
 
 def stdout(result) -> str:

@@ -13,7 +13,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from support import ROOT, SPECS, reportgen, write_spec
+from support import ROOT, SPECS, reportgen, run_json, write_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +36,7 @@ def test_example_builds_with_exit_0_and_progress(example):
     assert done.returncode == 0, done.stderr
     assert "Building 'Q3 2026 Sales Review' (q3.yaml): 7 sections" in done.stderr
     assert re.search(r"\[7/7\] returns ok \d+\.\d\ds \(lock\)", done.stderr)
-    assert json.loads(done.stdout) == json.loads((out / "run.json").read_text())
+    assert json.loads(done.stdout) == run_json(out)
 
 
 def test_example_html_is_self_contained_with_every_section(example):
@@ -65,7 +65,7 @@ def test_example_pdf_has_toc_page_numbers_and_running_header(example):
 
 def test_example_run_json_describes_the_run(example):
     out, _ = example
-    run = json.loads((out / "run.json").read_text())
+    run = run_json(out)
     assert run["status"] == "ok"
     assert run["params"] == {"quarter": "2026-Q3"}
     data = ROOT / "specs" / "data" / "sales.csv"
@@ -133,7 +133,7 @@ sections:
 """)
     done = reportgen("build", spec, "--output", tmp_path / "out")
     assert done.returncode == 1, done.stderr
-    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    run = run_json(tmp_path / "out")
     assert run["status"] == "failed"
     assert [s["status"] for s in run["sections"]] == ["ok", "failed", "failed", "failed", "failed", "ok"]
     errors = [s["error"] for s in run["sections"]]
@@ -186,7 +186,7 @@ def test_param_override_changes_the_numbers(tmp_path):
     assert done.returncode == 0, done.stderr
     html = (tmp_path / "out" / "report.html").read_text()
     assert "5 rows add up to $655.25; South made $125.25." in html
-    assert json.loads((tmp_path / "out" / "run.json").read_text())["params"] == {"region": "South"}
+    assert run_json(tmp_path / "out")["params"] == {"region": "South"}
 
 
 def test_render_reuses_results_and_picks_up_template_edits(tmp_path):
@@ -304,7 +304,7 @@ sections:
 """)
     done = reportgen("build", spec, "--output", tmp_path / "out")
     assert done.returncode == 0, done.stderr
-    facts = json.loads((tmp_path / "out" / "run.json").read_text())["sections"][0]["facts"]
+    facts = run_json(tmp_path / "out")["sections"][0]["facts"]
     assert facts == {"csv_data": 6.75, "tsv_data": 6.75, "xlsx_data": 6.75, "parquet_data": 6.75, "json_data": 6.75,
                      "jsonl_data": 6.75, "semi": True, "raw": True}
 

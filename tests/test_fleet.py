@@ -1,12 +1,10 @@
 """Recurring reports at scale: matrices, builds side by side, stable output."""
 
-import json
-
 import pytest
 import yaml
 
 from fake_openai import Code, FakeOpenAI, Say
-from support import reportgen, write_spec
+from support import reportgen, run_json, write_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +37,7 @@ def test_matrix_builds_every_variant_side_by_side_with_an_index(tmp_path):
         region, year = variant.split("-")
         html = (tmp_path / "out" / variant / "report.html").read_text()
         assert f"{region} in {year}: {money}." in html
-        assert json.loads((tmp_path / "out" / variant / "run.json").read_text())["params"] == {"region": region, "year": int(year)}
+        assert run_json(tmp_path / "out" / variant)["params"] == {"region": region, "year": int(year)}
     index = (tmp_path / "out" / "index.html").read_text()
     assert all(f'<a href="{v}/report.html">{v}</a>' in index for v in expected)
     assert "spec: 6 reports" in index
@@ -67,7 +65,7 @@ def test_a_failing_variant_does_not_stop_the_others(tmp_path):
     spec = write_spec(tmp_path, text)
     done = reportgen("build", spec, "--jobs", "2", "--output", tmp_path / "out")
     assert done.returncode == 1
-    statuses = {p.name: json.loads((p / "run.json").read_text())["status"] for p in (tmp_path / "out").iterdir() if p.is_dir()}
+    statuses = {p.name: run_json(p)["status"] for p in (tmp_path / "out").iterdir() if p.is_dir()}
     assert statuses == {"North-2025": "ok", "North-2026": "ok", "South-2025": "failed", "South-2026": "failed",
                         "East-2025": "ok", "East-2026": "ok"}
     summary = done.stderr.split("\nreport ")[1]
@@ -126,7 +124,7 @@ sections:
     done = reportgen("build", spec, "--jobs", "1", "--output", tmp_path / "out")
     assert done.returncode == 0, done.stderr
     for region in ("North", "South", "East"):
-        run = json.loads((tmp_path / "out" / region / "run.json").read_text())
+        run = run_json(tmp_path / "out" / region)
         assert run["sections"][0]["facts"] == {"leaked": False, "files": 0}
         assert [p.name for p in (tmp_path / "out" / region / "assets" / "files").iterdir()] == [f"{region}.txt"]
 
@@ -147,7 +145,7 @@ def test_dask_workers_build_variants_and_send_the_files_back(tmp_path, dask_clus
     for variant, money in {"South-2025": "$125.25", "East-2026": "$620.00"}.items():
         region, year = variant.split("-")
         assert f"{region} in {year}: {money}." in (tmp_path / "out" / variant / "report.html").read_text()
-        run = json.loads((tmp_path / "out" / variant / "run.json").read_text())
+        run = run_json(tmp_path / "out" / variant)
         assert run["output"] == str(tmp_path / "out" / variant) and run["status"] == "ok"
     assert "East-2026/report.html" in (tmp_path / "out" / "index.html").read_text()
 

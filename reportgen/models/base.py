@@ -33,6 +33,12 @@ class Usage:
         self.input_tokens += getattr(usage, "input_tokens", None) or getattr(usage, "prompt_tokens", 0) or 0
         self.output_tokens += getattr(usage, "output_tokens", None) or getattr(usage, "completion_tokens", 0) or 0
 
+    def merge(self, other: "Usage") -> None:
+        self.requests += other.requests
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.containers += other.containers
+
 
 @dataclass
 class SectionTask:
@@ -166,9 +172,8 @@ def tool_report(result: StepResult, facts: dict[str, Any]) -> str:
     stdout = "".join(o.data["text"] for o in result.outputs if o.kind == "stream")
     if stdout:
         lines.append("Output:\n" + _clip(stdout))
-    recorded = {k: v for k, v in result.facts.items()}
-    if recorded:
-        lines.append("Facts recorded: " + ", ".join(f"{k}={v!r}" for k, v in recorded.items()))
+    if result.facts:
+        lines.append("Facts recorded: " + ", ".join(f"{k}={v!r}" for k, v in result.facts.items()))
     for output in result.outputs:
         if output.kind == "table":
             lines.append(f"Table shown: {output.data.get('title') or 'untitled'} ({output.data['total_rows']} rows, columns {', '.join(output.data['columns'])})")

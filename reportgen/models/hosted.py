@@ -11,8 +11,9 @@ An expired container is recreated and brought back to the same state.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ..session import setup
 from .base import OpenAIModel, SectionAnswer, SectionTask, Usage, Workbench
@@ -89,18 +90,12 @@ class HostedModel(OpenAIModel):
         return bench.problem_with(text, task)
 
     def _respond(self, task: SectionTask, prompt: list[dict], conversation: str | None):
-        import openai
-
         chained = {"previous_response_id": conversation} if conversation else {}
-        try:
+        with _expiry():
             return with_retries(lambda: self.client.responses.create(
                 model=self.name, instructions=task.instructions, input=prompt,
                 tools=[{"type": "code_interpreter", "container": self._container()}],
                 include=["code_interpreter_call.outputs"], **chained), self.note)
-        except (openai.BadRequestError, openai.NotFoundError) as exc:
-            if _expired(exc):
-                raise ContainerExpired() from exc
-            raise
 
     # ------------------------------------------------------------ the container
 
@@ -111,7 +106,7 @@ class HostedModel(OpenAIModel):
             )
             self.container, self.synced = created.id, 0
             self.usage_containers += 1
-            for path in [self.spec.dataset_path(name) for name in self.spec.datasets] + list(self.spec.charts.fonts):
+            for path in [*self.spec.data_files.values(), *self.spec.charts.fonts]:
                 self._upload(path.name, path.read_bytes())
         return self.container
 
@@ -122,9 +117,7 @@ class HostedModel(OpenAIModel):
 
     def _sync(self) -> str | None:
         """Upload what the container has not run yet; return the file the model must run first."""
-        import openai
-
-        try:
+        with _expiry():
             self._container()
             history = self.session.history
             if self.synced >= len(history):
@@ -137,10 +130,6 @@ class HostedModel(OpenAIModel):
             self._upload(name, (source + "\n\n" + "\n\n".join(codes)).encode())
             self.synced = len(history)
             return name
-        except (openai.BadRequestError, openai.NotFoundError) as exc:
-            if _expired(exc):
-                raise ContainerExpired() from exc
-            raise
 
     def _upload(self, name: str, data: bytes) -> None:
         self.client.containers.files.create(self.container, file=(name, data))
@@ -174,6 +163,19 @@ def _is_sync(code: str) -> bool:
 def _succeeded(item: Any) -> bool:
     logs = "".join(getattr(o, "logs", "") or "" for o in (item.outputs or []) if getattr(o, "type", "") == "logs")
     return item.status == "completed" and not _TRACEBACK.search(logs)
+
+
+@contextmanager
+def _expiry() -> Iterator[None]:
+    """An expired container's error, whatever the endpoint, as ContainerExpired."""
+    import openai
+
+    try:
+        yield
+    except (openai.BadRequestError, openai.NotFoundError) as exc:
+        if _expired(exc):
+            raise ContainerExpired() from exc
+        raise
 
 
 def _expired(exc: Exception) -> bool:

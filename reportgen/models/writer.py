@@ -67,7 +67,7 @@ class SectionWriter:
             raise explain(exc, self.settings) from None
         except openai.APIError as exc:
             answer = bench.failed(Usage(), f"The model request failed: {explain(exc, self.settings)}")
-        self._count(answer.usage)
+        self.usage.merge(answer.usage)
         meta = self._accounting(answer)
         if not answer.ok:
             result = answer.result
@@ -85,12 +85,6 @@ class SectionWriter:
         prompt = section_prompt(self.spec, step.section, datasets, variables, facts, repair)
         tool = "code_interpreter" if self.settings.execution == "hosted" else "run_python"
         return SectionTask(step.section.id, instructions(self.spec, tool), prompt, step.section.charts, dict(facts), self.spec.params)
-
-    def _count(self, usage: Usage) -> None:
-        self.usage.requests += usage.requests
-        self.usage.input_tokens += usage.input_tokens
-        self.usage.output_tokens += usage.output_tokens
-        self.usage.containers += usage.containers
 
     def _accounting(self, answer) -> dict:
         usage = answer.usage

@@ -50,7 +50,8 @@ class EarlyKernel:
             return None
 
     def session(self, data_files: dict[str, Path], launcher: Unconfined, fonts: Sequence[Path], meanwhile: Callable[[], None]):
-        """The build's session: this kernel if it was started with what the build needs."""
+        """The build's session: this kernel if it was started with what the build needs.
+        (`fonts`, which a pool keys kernels by, do not matter here: none are loaded yet.)"""
         launched, self.launched = self.launched, None
         if launched is not None and not _started_with(launched, data_files, launcher):
             launched.cleanup()

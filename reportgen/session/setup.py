@@ -51,5 +51,5 @@ def source(setup_config: dict[str, Any]) -> str:
 
 def saved(spec: Spec) -> str:
     """code/00-setup.py: the runtime and the dataset loading, runnable outside reportgen."""
-    folder = Path(os.path.commonpath([str(spec.dataset_path(name).parent) for name in spec.datasets]))
+    folder = Path(os.path.commonpath([str(path.parent) for path in spec.data_files.values()]))
     return source(config(spec, folder, "out", relative_to=folder))

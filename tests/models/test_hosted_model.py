@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from fake_openai import Code, FakeOpenAI, Say
-from support import reportgen, write_spec
+from support import reportgen, run_json, write_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +55,7 @@ def test_hosted_build_uses_one_container_and_saves_the_code_that_worked(tmp_path
         assert requests[0]["tools"][0]["type"] == "code_interpreter"
         assert requests[0]["include"] == ["code_interpreter_call.outputs"]
         assert "exec(open('/mnt/data/reportgen_sync_1.py').read())" in json.dumps(requests[0]["input"])
-    run = json.loads((out / "run.json").read_text())
+    run = run_json(out)
     assert [(s["id"], s["source"], s["status"], s["attempts"]) for s in run["sections"]] == [
         ("prep", "code", "ok", 1), ("total", "model", "ok", 1), ("regions", "model", "ok", 2)]
     assert run["model"]["execution"] == "hosted" and run["model"]["containers"] == 1
@@ -83,6 +83,6 @@ def test_expired_container_is_recreated_and_the_build_goes_on(tmp_path):
         assert done.stderr.count("container expired") == 1
         second_sync = [r[2] for r in posts(fake, "/files") if b"reportgen_sync_2.py" in r[2]][0]
         assert b'tiny["double"] = tiny["amount"] * 2' in second_sync and b"total = tiny['double'].sum() / 2" in second_sync
-    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    run = run_json(tmp_path / "out")
     assert [s["status"] for s in run["sections"]] == ["ok", "ok", "ok"]
     assert run["model"]["containers"] == 2

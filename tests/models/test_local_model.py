@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from fake_openai import Code, Fault, FakeOpenAI, Say
-from support import reportgen, write_spec
+from support import reportgen, run_json, write_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -45,8 +45,14 @@ def scripted(fake: FakeOpenAI) -> FakeOpenAI:
     return fake
 
 
-def run_json(out):
-    return json.loads((out / "run.json").read_text())
+def rebuild_asking_again(fake: FakeOpenAI, spec, out, question: str) -> None:
+    """Rebuild: the first section replays its lock entry, the model answers `question` again."""
+    fake.requests.clear()
+    fake.on(question, *REGIONS[1:])
+    done = reportgen("build", spec, "--output", out, env=fake.env())
+    assert done.returncode == 0, done.stderr
+    assert len(fake.model_requests()) == 2
+    assert [s["source"] for s in run_json(out)["sections"]] == ["lock", "model"]
 
 
 @pytest.mark.parametrize("api, provider", [("chat", "openai-compatible"), ("responses", "openai")])
@@ -111,12 +117,7 @@ def test_changed_question_regenerates_only_that_section_and_later_ones(tmp_path)
     with scripted(FakeOpenAI()) as fake:
         assert reportgen("build", spec, "--output", tmp_path / "out", env=fake.env()).returncode == 0
         spec.write_text(spec.read_text().replace("Which region sold the most?", "Which region sold the most, by amount?"))
-        fake.requests.clear()
-        fake.on("Which region sold the most, by amount?", *REGIONS[1:])
-        done = reportgen("build", spec, "--output", tmp_path / "out", env=fake.env())
-        assert done.returncode == 0, done.stderr
-        assert len(fake.model_requests()) == 2
-    assert [s["source"] for s in run_json(tmp_path / "out")["sections"]] == ["lock", "model"]
+        rebuild_asking_again(fake, spec, tmp_path / "out", "Which region sold the most, by amount?")
 
 
 def test_frozen_never_calls_the_model(tmp_path):
@@ -215,10 +216,5 @@ def test_killed_build_resumes_from_the_lock(tmp_path):
         build.wait(timeout=60)
         assert list(yaml.safe_load(lock.read_text())["sections"]) == ["total"]
 
-        fake.requests.clear()
         fake.script.clear()
-        fake.on("Which region sold the most?", *REGIONS[1:])
-        done = reportgen("build", spec, "--output", tmp_path / "out", env=fake.env())
-        assert done.returncode == 0, done.stderr
-        assert len(fake.model_requests()) == 2
-    assert [s["source"] for s in run_json(tmp_path / "out")["sections"]] == ["lock", "model"]
+        rebuild_asking_again(fake, spec, tmp_path / "out", "Which region sold the most?")

@@ -26,7 +26,7 @@ def wide(tmp_path_factory):
         "sections:\n  - id: prep\n    code: kept = small.copy()\n  - id: ask\n    question: What stands out?\n    context: Look at measure_001.\n    charts: 1\n"
     )
     spec = spec_module.load(folder / "spec.yaml")
-    with LocalSession({n: spec.dataset_path(n) for n in spec.datasets}) as session:
+    with LocalSession(spec.data_files) as session:
         session.start()
         assert session.run(setup.source(setup.config(spec, session.data_dir, session.out_dir)), 120).ok
         assert session.run("kept = small.copy()", 10).ok

@@ -1,9 +1,8 @@
 """Whatever text a step produces reaches the report as inert text."""
 
-import json
 import re
 
-from support import reportgen, write_spec
+from support import reportgen, run_json, write_spec
 
 SPEC = r'''
 version: 1
@@ -35,7 +34,7 @@ def test_outputs_render_as_inert_text(tmp_path):
     assert 'href="javascript:' not in body
     assert "url(http://evil.example/x)" not in html.split("<body")[0]
     assert (tmp_path / "out" / "report.pdf").read_bytes().startswith(b"%PDF")
-    assert json.loads((tmp_path / "out" / "run.json").read_text())["status"] == "ok"
+    assert run_json(tmp_path / "out")["status"] == "ok"
 
 
 def test_a_flood_of_charts_is_capped(tmp_path):
@@ -52,6 +51,6 @@ sections:
 """)
     done = reportgen("build", spec, "--output", tmp_path / "out")
     assert done.returncode == 0, done.stderr
-    section = json.loads((tmp_path / "out" / "run.json").read_text())["sections"][0]
+    section = run_json(tmp_path / "out")["sections"][0]
     assert "The step made 40 charts; the first 30 are in the report." in section["warnings"]
     assert (tmp_path / "out" / "report.html").read_text().count("<img") == 30

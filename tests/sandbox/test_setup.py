@@ -1,8 +1,6 @@
 """Starting the sandbox: it is checked before anything runs, and never silently skipped."""
 
-import json
-
-from support import reportgen, write_spec
+from support import reportgen, run_json, write_spec
 
 SPEC = """\
 version: 1
@@ -24,7 +22,7 @@ def test_builds_run_sandboxed_by_default_and_say_so(tmp_path):
     spec = write_spec(tmp_path, SPEC)
     done = reportgen("build", spec, "--output", tmp_path / "out")
     assert done.returncode == 0, done.stderr
-    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    run = run_json(tmp_path / "out")
     assert run["sandbox"] == "bubblewrap"
     assert run["sections"][0]["facts"] == {"network": False}
     assert "Sandbox: bubblewrap." in (tmp_path / "out" / "report.html").read_text()
@@ -43,6 +41,6 @@ def test_no_sandbox_must_be_asked_for_and_is_recorded(tmp_path):
     spec = write_spec(tmp_path, SPEC)
     done = reportgen("build", spec, "--no-sandbox", "--output", tmp_path / "out", env={"REPORTGEN_BWRAP": "/bin/false"})
     assert done.returncode == 0, done.stderr
-    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    run = run_json(tmp_path / "out")
     assert run["sandbox"] == "none"
     assert "Sandbox: none (the code ran without isolation)." in (tmp_path / "out" / "report.html").read_text()

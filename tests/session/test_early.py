@@ -1,13 +1,11 @@
 """The kernel started from the spec's raw YAML, before the spec is validated."""
 
-import json
-
 import pytest
 
 from reportgen.session.early import EarlyKernel, requested_session
 from reportgen.session.sandbox import Unconfined
 
-from support import SPECS, reportgen, write_spec
+from support import SPECS, reportgen, run_json, write_spec
 
 TINY = SPECS / "data" / "tiny.csv"
 
@@ -56,4 +54,4 @@ def test_a_spec_whose_session_is_only_known_after_validation_builds(tmp_path):
                                 "sections: [{id: a, code: 'fact(\"rows\", len(tiny))'}]\n")
     done = reportgen("build", spec, "--output", tmp_path / "out")
     assert done.returncode == 0, done.stderr
-    assert json.loads((tmp_path / "out" / "run.json").read_text())["sections"][0]["facts"] == {"rows": 5}
+    assert run_json(tmp_path / "out")["sections"][0]["facts"] == {"rows": 5}
