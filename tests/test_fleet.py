@@ -150,6 +150,21 @@ def test_dask_workers_build_variants_and_send_the_files_back(tmp_path, dask_clus
     assert "East-2026/report.html" in (tmp_path / "out" / "index.html").read_text()
 
 
+def test_a_variant_that_fails_on_a_dask_worker_keeps_its_last_report(tmp_path, dask_cluster):
+    text = MATRIX.replace("datasets: {tiny: {path: data/tiny.csv}}", "datasets: {tiny: {path: 'data/{{ params.region }}.csv'}}")
+    spec = write_spec(tmp_path, text.replace("region: [North, South, East]", "region: [North, South]"))
+    for region in ("North", "South"):
+        (tmp_path / "data" / f"{region}.csv").write_text((tmp_path / "data" / "tiny.csv").read_text())
+    build = ("build", spec, "--executor", "dask", "--scheduler", dask_cluster, "--output", tmp_path / "out")
+    assert reportgen(*build).returncode == 0
+    (tmp_path / "data" / "South.csv").unlink()
+    again = reportgen(*build)
+    assert again.returncode == 2 and "South-2025: error:" in again.stderr
+    kept = tmp_path / "out" / "South-2025"
+    assert (kept / "assets" / "01-totals-1.png").is_file() and (kept / "code" / "01-totals.py").is_file()
+    assert "South in 2025: $125.25." in (kept / "report.html").read_text()
+
+
 def test_dask_without_a_reachable_scheduler_is_bad_usage(tmp_path):
     spec = write_spec(tmp_path, MATRIX)
     missing = reportgen("build", spec, "--executor", "dask", "--output", tmp_path / "out")
